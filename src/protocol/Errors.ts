@@ -38,13 +38,7 @@ export class ProblemError extends Error {
   readonly extensions: Record<string, unknown>;
   readonly headers: Record<string, string>;
 
-  constructor(
-    status: number,
-    slug: string,
-    title: string,
-    detail: string,
-    init: ProblemInit = {},
-  ) {
+  constructor(status: number, slug: string, title: string, detail: string, init: ProblemInit = {}) {
     super(detail, { cause: init.cause });
     this.name = "ProblemError";
     this.status = status;
