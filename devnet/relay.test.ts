@@ -4,7 +4,11 @@ import WebSocket from "ws";
 import { type DevnetRelay, startRelay } from "./relay.ts";
 
 /** A raw NIP-01 client: every frame the relay sends, in order. */
-type Peer = { ws: WebSocket; frames: unknown[][]; next(match: (f: unknown[]) => boolean, ms?: number): Promise<unknown[]> };
+type Peer = {
+  ws: WebSocket;
+  frames: unknown[][];
+  next(match: (f: unknown[]) => boolean, ms?: number): Promise<unknown[]>;
+};
 
 let relay: DevnetRelay;
 const peers: Peer[] = [];
@@ -52,9 +56,16 @@ async function connect(): Promise<Peer> {
   return peer;
 }
 
-function event(kind: number, content = "", tags: string[][] = [], createdAt = Math.floor(Date.now() / 1000)): NostrEvent {
+function event(
+  kind: number,
+  content = "",
+  tags: string[][] = [],
+  createdAt = Math.floor(Date.now() / 1000),
+): NostrEvent {
   // A JSON copy: what travels on the wire (finalizeEvent adds a non-JSON marker symbol).
-  return JSON.parse(JSON.stringify(finalizeEvent({ kind, content, tags, created_at: createdAt }, key)));
+  return JSON.parse(
+    JSON.stringify(finalizeEvent({ kind, content, tags, created_at: createdAt }, key)),
+  );
 }
 
 const ok = (id: string) => (f: unknown[]) => f[0] === "OK" && f[1] === id;
@@ -68,8 +79,14 @@ async function publish(peer: Peer, e: NostrEvent): Promise<unknown[]> {
 async function query(peer: Peer, sub: string, filter: object): Promise<NostrEvent[]> {
   peer.ws.send(JSON.stringify(["REQ", sub, filter]));
   await peer.next(eose(sub));
-  const events = peer.frames.filter((f) => f[0] === "EVENT" && f[1] === sub).map((f) => f[2] as NostrEvent);
-  peer.frames.splice(0, peer.frames.length, ...peer.frames.filter((f) => !(f[0] === "EVENT" && f[1] === sub)));
+  const events = peer.frames
+    .filter((f) => f[0] === "EVENT" && f[1] === sub)
+    .map((f) => f[2] as NostrEvent);
+  peer.frames.splice(
+    0,
+    peer.frames.length,
+    ...peer.frames.filter((f) => !(f[0] === "EVENT" && f[1] === sub)),
+  );
   return events;
 }
 
@@ -178,7 +195,12 @@ describe("devnet relay faults", () => {
     const peer = await connect();
     relay.faults.refusePublishes("devnet maintenance");
     const note = event(1, "refused");
-    expect(await publish(peer, note)).toEqual(["OK", note.id, false, "blocked: devnet maintenance"]);
+    expect(await publish(peer, note)).toEqual([
+      "OK",
+      note.id,
+      false,
+      "blocked: devnet maintenance",
+    ]);
     relay.faults.refusePublishes(null);
     expect(await query(peer, "r", { ids: [note.id] })).toEqual([]);
   });

@@ -74,7 +74,8 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
   let refusal: string | null = null;
 
   const send = (client: Client, message: unknown[]) => {
-    if (client.socket.readyState === client.socket.OPEN) client.socket.send(JSON.stringify(message));
+    if (client.socket.readyState === client.socket.OPEN)
+      client.socket.send(JSON.stringify(message));
   };
 
   const storageKey = (event: NostrEvent): string | null => {
@@ -134,7 +135,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
     }
     const sub: Subscription = { id: subId, filters: filters as Filter[] };
     client.subs.set(subId, sub);
-    const limit = Math.min(...sub.filters.map((f) => (typeof f.limit === "number" ? f.limit : 500)));
+    const limit = Math.min(
+      ...sub.filters.map((f) => (typeof f.limit === "number" ? f.limit : 500)),
+    );
     const matches = [...stored.values()]
       .filter((event) => matchFilters(sub.filters, event))
       .sort((a, b) => b.created_at - a.created_at || a.id.localeCompare(b.id))
@@ -203,7 +206,13 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
     faults,
     connectionCount: () => clients.size,
     subscribersFor(probe) {
-      const event = { ...probe, id: "0".repeat(64), sig: "", content: "", created_at: Math.floor(Date.now() / 1000) };
+      const event = {
+        ...probe,
+        id: "0".repeat(64),
+        sig: "",
+        content: "",
+        created_at: Math.floor(Date.now() / 1000),
+      };
       let count = 0;
       for (const client of clients) {
         for (const sub of client.subs.values()) if (matchFilters(sub.filters, event)) count++;

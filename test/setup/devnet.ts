@@ -1,13 +1,34 @@
 import type { TestProject } from "vitest/node";
+import { type Devnet, RECEIVE_METHODS, startDevnet } from "../../devnet/index.ts";
 
-/** Temporary: replaced by the real devnet start-up. */
+/**
+ * Starts one devnet for the whole run and hands its addresses to the suites
+ * (`inject("relayUrl")` etc.; the workers project also gets them as bindings).
+ * Node-side suites that inject faults start their own devnet instead, so a fault
+ * in one suite never reaches another.
+ */
 export default async function setup(project: TestProject) {
-  project.provide("relayUrl", "ws://127.0.0.1:1");
-  return async () => {};
-}
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    relayUrl: string;
+  const devnet: Devnet = await startDevnet({
+    wallets: {
+      merchant: {},
+      payer: { balanceSats: 1_000_000 },
+      receiveOnly: { methods: RECEIVE_METHODS },
+    },
+  });
+  if (devnet.upstash === null && process.env.CI) {
+    await devnet.stop();
+    throw new Error(
+      "CI needs Redis for the Upstash stand-in: apt-get install -y redis-server, or set REDIS_URL",
+    );
   }
+  project.provide("relayUrl", devnet.relayUrl);
+  project.provide("nwc", {
+    merchant: devnet.wallet("merchant").connectionString,
+    payer: devnet.wallet("payer").connectionString,
+    receiveOnly: devnet.wallet("receiveOnly").connectionString,
+  });
+  project.provide("upstash", devnet.upstash);
+  return async () => {
+    await devnet.stop();
+  };
 }

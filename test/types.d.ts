@@ -1,0 +1,10 @@
+/** What the global setup (test/setup/devnet.ts) provides to every suite via `inject`. */
+declare module "vitest" {
+  export interface ProvidedContext {
+    relayUrl: string;
+    nwc: { merchant: string; payer: string; receiveOnly: string };
+    upstash: { url: string; token: string } | null;
+  }
+}
+
+export {};
