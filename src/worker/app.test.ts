@@ -18,7 +18,11 @@ describe("unknown routes", () => {
     expect(res.status).toBe(404);
     expect(res.headers.get("content-type")).toBe("application/problem+json");
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ status: 404, title: "Not found", type: "urn:ln402:problem:not-found" });
+    expect(body).toMatchObject({
+      status: 404,
+      title: "Not found",
+      type: "urn:ln402:problem:not-found",
+    });
     expect(body.detail).toContain("POST /nope");
   });
 });
