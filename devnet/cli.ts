@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { startControl } from "./control.ts";
 import { startDevnet } from "./index.ts";
 import { RECEIVE_METHODS } from "./wallet.ts";
 
@@ -11,6 +12,7 @@ import { RECEIVE_METHODS } from "./wallet.ts";
 const USAGE = `Usage: npm run devnet -- [options]
   --relay-port N      relay port on 127.0.0.1 (default 7777)
   --upstash-port N    Upstash REST stand-in port (default 8079)
+  --control-port N    devnet control API port (default 7778): wallets, balances, faults
   --upstash-token T   its bearer token (default ln402-devnet)
   --no-upstash        do not start the Upstash stand-in
   --payer-sats N      the payer's starting balance (default 1000000)
@@ -21,6 +23,7 @@ const { values } = parseArgs({
   options: {
     "relay-port": { type: "string", default: "7777" },
     "upstash-port": { type: "string", default: "8079" },
+    "control-port": { type: "string", default: "7778" },
     "upstash-token": { type: "string", default: "ln402-devnet" },
     "no-upstash": { type: "boolean", default: false },
     "payer-sats": { type: "string", default: "1000000" },
@@ -61,10 +64,12 @@ const devnet = await startDevnet({
   },
 });
 
+const control = await startControl(devnet, port("control-port", values["control-port"]));
 const line = {
   relayUrl: devnet.relayUrl,
   wallets: Object.fromEntries(devnet.wallets().map((w) => [w.name, w.connectionString])),
   upstash: devnet.upstash,
+  control: control.url,
 };
 process.stdout.write(`${JSON.stringify(line)}\n`);
 if (devnet.upstash === null && !values["no-upstash"]) {
@@ -77,6 +82,7 @@ let stopping = false;
 const shutdown = async () => {
   if (stopping) return;
   stopping = true;
+  await control.stop();
   await devnet.stop();
   process.exit(0);
 };

@@ -71,6 +71,8 @@ export type DevnetWallet = {
    * some NWC clients refuse to request). `amountMsat` 0 makes a no-amount invoice.
    */
   makeInvoice(request: InvoiceRequest): Nip47Transaction;
+  /** How many requests of each method this wallet has received (decrypted and parsed). */
+  requestCounts(): Record<string, number>;
   /** Resolves when the service listens on the relay and its info event is published. */
   ready(): Promise<void>;
   stop(): void;
@@ -99,6 +101,7 @@ export function startWalletService(
   let delayMs = 0;
   let fixedError: { code: string; message: string } | null = null;
   let noReply = false;
+  const requestCounts: Record<string, number> = {};
 
   const encrypt = (plaintext: string, scheme: Encryption) =>
     scheme === "nip44_v2"
@@ -145,6 +148,7 @@ export function startWalletService(
       return; // Not for us or not decryptable: a real service drops these too.
     }
     const result_type = request.method;
+    requestCounts[request.method] = (requestCounts[request.method] ?? 0) + 1;
     if (fixedError) {
       await reply(event, scheme, { result_type, error: fixedError, result: null });
       return;
@@ -283,6 +287,7 @@ export function startWalletService(
     balanceMsat: () => ledger.balance(name),
     fund: (amountMsat) => ledger.fund(name, amountMsat),
     makeInvoice: (request) => ledger.makeInvoice(name, request),
+    requestCounts: () => ({ ...requestCounts }),
     ready: () => ready,
     stop() {
       unsubscribe();

@@ -4,6 +4,8 @@ declare module "vitest" {
     relayUrl: string;
     nwc: { merchant: string; payer: string; receiveOnly: string };
     upstash: { url: string; token: string } | null;
+    /** The devnet control API (devnet/control.ts): wallets, balances, fault injection. */
+    devnetControl: string;
   }
 }
 

@@ -30,16 +30,29 @@ type DevnetLine = {
   relayUrl: string;
   wallets: { merchant: string; payer: string };
   upstash: { url: string; token: string } | null;
+  control: string;
 };
 
 describe("npm run devnet", () => {
   it("behavior: prints one JSON line whose payer can pay the merchant with a separate NWCClient", async () => {
-    const { line, process: proc } = await startCli(["--relay-port", "0", "--upstash-port", "0"]);
+    const { line, process: proc } = await startCli([
+      "--relay-port",
+      "0",
+      "--upstash-port",
+      "0",
+      "--control-port",
+      "0",
+    ]);
     expect(line.relayUrl).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(Object.keys(line.wallets).sort()).toEqual(["merchant", "payer"]);
     expect(line.wallets.merchant).toMatch(/^nostr\+walletconnect:\/\/[0-9a-f]{64}\?relay=/);
     if (process.env.CI)
       expect(line.upstash).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:/) });
+
+    const state = (await (await fetch(line.control)).json()) as {
+      wallets: Array<{ name: string }>;
+    };
+    expect(state.wallets.map((w) => w.name).sort()).toEqual(["merchant", "payer"]);
 
     const merchant = new NWCClient({ nostrWalletConnectUrl: line.wallets.merchant });
     const payer = new NWCClient({ nostrWalletConnectUrl: line.wallets.payer });

@@ -1,4 +1,5 @@
 import type { TestProject } from "vitest/node";
+import { startControl } from "../../devnet/control.ts";
 import { type Devnet, RECEIVE_METHODS, startDevnet } from "../../devnet/index.ts";
 
 /**
@@ -28,7 +29,10 @@ export default async function setup(project: TestProject) {
     receiveOnly: devnet.wallet("receiveOnly").connectionString,
   });
   project.provide("upstash", devnet.upstash);
+  const control = await startControl(devnet);
+  project.provide("devnetControl", control.url);
   return async () => {
+    await control.stop();
     await devnet.stop();
   };
 }

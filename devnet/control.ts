@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { CreateWalletOptions, Devnet } from "./index.ts";
+import type { DevnetWallet, Encryption } from "./wallet.ts";
+
+/**
+ * An HTTP control API for a running devnet, on 127.0.0.1, so code that cannot call
+ * `startDevnet`'s functions (suites inside workerd, `wrangler dev`, other processes)
+ * can create wallets, read balances and inject faults:
+ *
+ *   GET  /                         relay URL and every wallet
+ *   POST /wallets                  { name, balanceSats?, methods?, encryptions? } → wallet
+ *   GET  /wallets/:name            wallet with balance and request counts
+ *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply? }
+ *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
+ *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, refusePublishes?: string | null }
+ */
+
+/** A running control server. */
+export type DevnetControl = { url: string; stop(): Promise<void> };
+
+/** Starts the control API for `devnet` on 127.0.0.1 (port 0 = a free port). */
+export async function startControl(devnet: Devnet, port = 0): Promise<DevnetControl> {
+  const server = createServer((req, res) => {
+    handle(devnet, req, res).catch((err: unknown) => {
+      send(res, 400, { error: err instanceof Error ? err.message : "bad request" });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${address.port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function describeWallet(wallet: DevnetWallet) {
+  return {
+    name: wallet.name,
+    connectionString: wallet.connectionString,
+    walletPubkey: wallet.walletPubkey,
+    clientPubkey: wallet.clientPubkey,
+    nodePubkey: wallet.nodePubkey,
+    methods: wallet.methods,
+    balanceMsat: wallet.balanceMsat(),
+    requests: wallet.requestCounts(),
+  };
+}
+
+async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = new URL(req.url ?? "/", "http://control").pathname.split("/").filter(Boolean);
+  const body = req.method === "POST" ? await readJson(req) : {};
+  const [first, name, action] = path;
+
+  if (req.method === "GET" && path.length === 0) {
+    return send(res, 200, {
+      relayUrl: devnet.relayUrl,
+      upstash: devnet.upstash,
+      wallets: devnet.wallets().map(describeWallet),
+    });
+  }
+  if (first === "relay" && name === "faults" && req.method === "POST") {
+    const faults = devnet.relay.faults;
+    if (body.dropAll === true) faults.dropAll();
+    if (typeof body.halfOpen === "boolean") faults.setHalfOpen(body.halfOpen);
+    if (typeof body.delayMs === "number") faults.setDelay(body.delayMs);
+    if (typeof body.refusePublishes === "string" || body.refusePublishes === null)
+      faults.refusePublishes(body.refusePublishes);
+    return send(res, 200, { ok: true });
+  }
+  if (first === "wallets" && name === undefined && req.method === "POST") {
+    if (typeof body.name !== "string") throw new Error("name is required");
+    const options: CreateWalletOptions = {};
+    if (typeof body.balanceSats === "number") options.balanceSats = body.balanceSats;
+    if (Array.isArray(body.methods)) options.methods = body.methods.map(String);
+    if (Array.isArray(body.encryptions))
+      options.encryptions = body.encryptions.map(String) as Encryption[];
+    return send(res, 201, describeWallet(await devnet.createWallet(body.name, options)));
+  }
+  if (first === "wallets" && name !== undefined) {
+    const wallet = devnet.wallet(decodeURIComponent(name));
+    if (action === undefined && req.method === "GET") return send(res, 200, describeWallet(wallet));
+    if (action === "faults" && req.method === "POST") {
+      if (typeof body.delayMs === "number") wallet.faults.setDelay(body.delayMs);
+      if (typeof body.noReply === "boolean") wallet.faults.setNoReply(body.noReply);
+      if (body.error === null) wallet.faults.setError(null);
+      else if (isRecord(body.error) && typeof body.error.code === "string") {
+        wallet.faults.setError(
+          body.error.code,
+          typeof body.error.message === "string" ? body.error.message : undefined,
+        );
+      }
+      return send(res, 200, describeWallet(wallet));
+    }
+    if (action === "invoices" && req.method === "POST") {
+      if (typeof body.amountMsat !== "number") throw new Error("amountMsat is required");
+      return send(
+        res,
+        201,
+        wallet.makeInvoice({
+          amountMsat: body.amountMsat,
+          ...(typeof body.description === "string" ? { description: body.description } : {}),
+          ...(typeof body.expirySecs === "number" ? { expirySecs: body.expirySecs } : {}),
+        }),
+      );
+    }
+  }
+  send(res, 404, { error: `no control route ${req.method} /${path.join("/")}` });
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let raw = "";
+  for await (const chunk of req) {
+    raw += String(chunk);
+    if (raw.length > 64 * 1024) throw new Error("body too large");
+  }
+  if (raw === "") return {};
+  const value: unknown = JSON.parse(raw);
+  if (!isRecord(value)) throw new Error("body must be a JSON object");
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "Content-Type": "application/json" });
+  res.end(JSON.stringify(body));
+}
