@@ -16,7 +16,12 @@ export default defineConfig({
         test: {
           name: "node",
           environment: "node",
-          include: ["src/protocol/**/*.test.ts", "devnet/**/*.test.ts", "test/node/**/*.test.ts"],
+          include: [
+            "src/protocol/**/*.test.ts",
+            "src/relay/**/*.test.ts",
+            "devnet/**/*.test.ts",
+            "test/node/**/*.test.ts",
+          ],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -54,17 +54,20 @@ async function rawRequest(
     },
     secret,
   );
-  let reply: NostrEvent | null = null;
+  const replies: NostrEvent[] = [];
   const link = openRelayLink(devnet.relayUrl, [{ kinds: [23195], "#e": [request.id] }], (e) => {
-    reply = e;
+    replies.push(e);
   });
   try {
     await link.ready();
     expect(await link.publish(request)).toBe(true);
     const deadline = Date.now() + waitMs;
-    while (reply === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const answer: NostrEvent | null = reply;
-    return answer === null ? null : JSON.parse(nip44.v2.decrypt(answer.content, conversationKey));
+    while (replies.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    const [answer] = replies;
+    return answer === undefined
+      ? null
+      : JSON.parse(nip44.v2.decrypt(answer.content, conversationKey));
   } finally {
     link.close();
   }
