@@ -32,3 +32,39 @@ export interface Store {
     options: { by?: number; ttlSecs: number },
   ): Promise<{ value: number; ttlSecs: number }>;
 }
+
+/*
+ * The rules every adapter applies the same way, so the contract suite holds for all.
+ * A write without `ttlSecs` (put, putIfAbsent, compareAndSwap) leaves the key without
+ * expiry, as Redis `SET` does.
+ */
+
+/** The TTL in ms for a `ttlSecs` option (null = none); throws on a non-positive or non-finite TTL. */
+export function ttlMs(ttlSecs: number | undefined): number | null {
+  if (ttlSecs === undefined) return null;
+  if (!Number.isFinite(ttlSecs) || ttlSecs <= 0) {
+    throw new RangeError(`ttlSecs must be a positive number of seconds, got ${ttlSecs}`);
+  }
+  return Math.ceil(ttlSecs * 1000);
+}
+
+/** The step of an `increment`; throws unless it is a safe integer. */
+export function incrementStep(by: number | undefined): number {
+  const step = by ?? 1;
+  if (!Number.isSafeInteger(step)) throw new RangeError(`by must be a safe integer, got ${step}`);
+  return step;
+}
+
+/** The integer a counter holds; throws when the key holds something else. */
+export function counterValue(stored: string): number {
+  const value = Number(stored);
+  if (!/^-?\d+$/.test(stored) || !Number.isSafeInteger(value)) {
+    throw new TypeError("increment: the key holds a value that is not an integer counter");
+  }
+  return value;
+}
+
+/** Whole seconds left until `expiresAtMs`, rounded up, as `increment` reports them. */
+export function secsLeft(expiresAtMs: number, nowMs: number): number {
+  return Math.max(1, Math.ceil((expiresAtMs - nowMs) / 1000));
+}
