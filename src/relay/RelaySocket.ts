@@ -1,6 +1,6 @@
 import { UnavailableError } from "../protocol/Errors.ts";
 
-/** A Nostr event as carried by NIP-01 frames (fields already signature-checked by the relay). */
+/** A Nostr event as carried by NIP-01 frames (shape-checked here; signatures are the caller's job). */
 export type RelayEvent = {
   id: string;
   pubkey: string;
@@ -27,7 +27,22 @@ export type RelaySocketOptions = {
   /** Milliseconds allowed for the socket to open. */
   openTimeoutMs?: number;
   WebSocket?: typeof WebSocket;
+  /**
+   * Called once when the socket dies on its own (the relay closed it, or the network
+   * failed), with the reason. Not called after `close()`.
+   */
+  onClose?: (reason: string) => void;
 };
+
+/** Receives a persistent subscription's events, and its end if the relay ends it. */
+export type SubscriptionHandlers = {
+  onEvent: (event: RelayEvent) => void;
+  /** The relay closed the subscription (NIP-01 `CLOSED`) after it was live. */
+  onClosed?: (reason: string) => void;
+};
+
+/** A relay's NIP-01 `OK` answer to a published event. */
+export type PublishResult = { accepted: boolean; message: string };
 
 type Waiter = {
   resolve: (frame: unknown[]) => void;
@@ -37,25 +52,29 @@ type Waiter = {
 
 /**
  * One WebSocket to one Nostr relay with request/response helpers on top of NIP-01
- * frames: `query` (REQ … EOSE), `publish` (EVENT → OK) and `probe`, a liveness check
- * answered by the relay itself. Every call has a timeout, so a half-open socket
- * surfaces as an error instead of a hang. Used inside a merchant's Durable Object,
- * which may keep it open across requests.
+ * frames: `query` (REQ … EOSE), `publish` (EVENT → OK), `subscribe` (a REQ kept open,
+ * events delivered as they come) and `probe`, a liveness check answered by the relay
+ * itself. Every call has a timeout, so a half-open socket surfaces as an error instead
+ * of a hang; the owner learns of a dead socket through `onClose`. Used inside a
+ * merchant's Durable Object, which may keep it open across requests.
  */
 export class RelaySocket {
   readonly url: string;
   private readonly socket: WebSocket;
+  private readonly onClose: ((reason: string) => void) | undefined;
   private readonly waiters = new Map<string, Waiter>();
   private readonly collected = new Map<string, RelayEvent[]>();
+  private readonly subscriptions = new Map<string, SubscriptionHandlers>();
   private nextId = 0;
   private closedReason: string | null = null;
 
-  private constructor(url: string, socket: WebSocket) {
+  private constructor(url: string, socket: WebSocket, options: RelaySocketOptions) {
     this.url = url;
     this.socket = socket;
+    this.onClose = options.onClose;
     socket.addEventListener("message", (msg) => this.onFrame(msg.data));
-    socket.addEventListener("close", () => this.fail("relay closed the connection"));
-    socket.addEventListener("error", () => this.fail("relay connection failed"));
+    socket.addEventListener("close", () => this.fail("closed the connection", true));
+    socket.addEventListener("error", () => this.fail("connection failed", true));
   }
 
   /** Opens a socket to `url`; rejects with a 503 problem if it does not open in time. */
@@ -76,7 +95,7 @@ export class RelaySocket {
         reject(relayUnavailable(url, "refused the connection"));
       });
     });
-    return new RelaySocket(url, socket);
+    return new RelaySocket(url, socket, options);
   }
 
   /** True until the socket closed or failed. */
@@ -89,36 +108,50 @@ export class RelaySocket {
     const subId = `q${this.nextId++}`;
     this.collected.set(subId, []);
     try {
-      const [verb, , reason] = await this.exchange(
-        `EOSE:${subId}`,
-        ["REQ", subId, ...filters],
-        timeoutMs,
-      );
-      if (verb === "CLOSED")
-        throw relayUnavailable(this.url, `refused the query (${String(reason)})`);
+      await this.req(subId, filters, timeoutMs, "query");
       return this.collected.get(subId) ?? [];
     } finally {
       this.collected.delete(subId);
-      if (this.isOpen) this.socket.send(JSON.stringify(["CLOSE", subId]));
+      this.send(["CLOSE", subId]);
     }
   }
 
-  /** Publishes an event and resolves with the relay's OK verdict and message. */
-  async publish(
-    event: RelayEvent,
+  /**
+   * Opens a subscription that stays open: every matching event goes to `onEvent` until
+   * `unsubscribe`. Resolves with its id once the relay has sent EOSE, i.e. once the
+   * relay holds the subscription, so ephemeral events published after that reach it.
+   */
+  async subscribe(
+    filters: RelayFilter[],
+    handlers: SubscriptionHandlers,
     timeoutMs = 5000,
-  ): Promise<{ accepted: boolean; message: string }> {
-    const [, , accepted, message] = await this.exchange(
-      `OK:${event.id}`,
-      ["EVENT", event],
-      timeoutMs,
-    );
-    return { accepted: accepted === true, message: typeof message === "string" ? message : "" };
+  ): Promise<string> {
+    const subId = `s${this.nextId++}`;
+    this.subscriptions.set(subId, handlers);
+    try {
+      await this.req(subId, filters, timeoutMs, "subscription");
+      return subId;
+    } catch (err) {
+      this.unsubscribe(subId);
+      throw err;
+    }
+  }
+
+  /** Ends a subscription opened with `subscribe` (NIP-01 CLOSE); unknown ids are ignored. */
+  unsubscribe(subId: string): void {
+    if (this.subscriptions.delete(subId)) this.send(["CLOSE", subId]);
+  }
+
+  /** Publishes an event and resolves with the relay's OK verdict and message. */
+  async publish(event: RelayEvent, timeoutMs = 5000): Promise<PublishResult> {
+    const [, , ok, message] = await this.exchange(`OK:${event.id}`, ["EVENT", event], timeoutMs);
+    return { accepted: ok === true, message: typeof message === "string" ? message : "" };
   }
 
   /**
    * Liveness probe: a REQ that matches nothing, answered by EOSE from the relay's own
    * event loop. Resolves with the round-trip time in ms; rejects if it takes too long.
+   * What a failed probe means (close, reconnect) is the owner's decision.
    */
   async probe(timeoutMs = 3000): Promise<number> {
     const started = Date.now();
@@ -126,14 +159,22 @@ export class RelaySocket {
     return Date.now() - started;
   }
 
-  /** Closes the socket; pending calls fail. */
+  /** Closes the socket; pending calls fail and `onClose` is not called. */
   close(): void {
-    this.fail("socket closed by ln402");
-    try {
-      this.socket.close(1000, "bye");
-    } catch {
-      // Already closed.
-    }
+    this.fail("socket closed by ln402", false);
+  }
+
+  /** Sends a REQ and waits for its EOSE; a CLOSED instead is a refusal. */
+  private async req(
+    subId: string,
+    filters: RelayFilter[],
+    timeoutMs: number,
+    what: string,
+  ): Promise<void> {
+    const frame = ["REQ", subId, ...filters];
+    const [verb, , reason] = await this.exchange(`EOSE:${subId}`, frame, timeoutMs);
+    if (verb === "CLOSED")
+      throw relayUnavailable(this.url, `refused the ${what} (${String(reason)})`);
   }
 
   private exchange(key: string, frame: unknown[], timeoutMs: number): Promise<unknown[]> {
@@ -145,8 +186,18 @@ export class RelaySocket {
         reject(relayUnavailable(this.url, `did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
       this.waiters.set(key, { resolve, reject, timer });
-      this.socket.send(JSON.stringify(frame));
+      this.send(frame);
     });
+  }
+
+  /** Sends a frame if the socket is open; a send that throws means the socket is gone. */
+  private send(frame: unknown[]): void {
+    if (this.closedReason !== null) return;
+    try {
+      this.socket.send(JSON.stringify(frame));
+    } catch {
+      this.fail("connection failed", true);
+    }
   }
 
   private onFrame(data: unknown): void {
@@ -160,7 +211,10 @@ export class RelaySocket {
     if (!Array.isArray(frame) || typeof frame[0] !== "string") return;
     const [verb, subOrId, payload] = frame as [string, unknown, unknown];
     if (verb === "EVENT" && typeof subOrId === "string") {
-      if (isRelayEvent(payload)) this.collected.get(subOrId)?.push(payload);
+      if (!isRelayEvent(payload)) return;
+      const collected = this.collected.get(subOrId);
+      if (collected) collected.push(payload);
+      else this.subscriptions.get(subOrId)?.onEvent(payload);
       return;
     }
     const key =
@@ -168,13 +222,21 @@ export class RelaySocket {
         ? `EOSE:${String(subOrId)}`
         : `${verb}:${String(subOrId)}`;
     const waiter = this.waiters.get(key);
-    if (!waiter) return;
-    this.waiters.delete(key);
-    clearTimeout(waiter.timer);
-    waiter.resolve(frame);
+    if (waiter) {
+      this.waiters.delete(key);
+      clearTimeout(waiter.timer);
+      waiter.resolve(frame);
+      return;
+    }
+    if (verb === "CLOSED" && typeof subOrId === "string") {
+      const handlers = this.subscriptions.get(subOrId);
+      this.subscriptions.delete(subOrId);
+      handlers?.onClosed?.(typeof payload === "string" ? payload : "");
+    }
   }
 
-  private fail(reason: string): void {
+  /** Marks the socket dead once: pending calls reject, the socket closes, the owner hears. */
+  private fail(reason: string, notify: boolean): void {
     if (this.closedReason !== null) return;
     this.closedReason = reason;
     for (const waiter of this.waiters.values()) {
@@ -182,15 +244,25 @@ export class RelaySocket {
       waiter.reject(relayUnavailable(this.url, reason));
     }
     this.waiters.clear();
+    this.subscriptions.clear();
+    try {
+      this.socket.close(1000, "bye");
+    } catch {
+      // Already closed.
+    }
+    if (notify) this.onClose?.(`Relay ${hostOf(this.url)} ${reason}`);
   }
 }
 
+function hostOf(url: string): string {
+  return URL.canParse(url) ? new URL(url).host : "the relay";
+}
+
 function relayUnavailable(url: string, reason: string): UnavailableError {
-  const host = URL.canParse(url) ? new URL(url).host : "the relay";
   return new UnavailableError(
     "relay-unavailable",
     "Wallet relay unavailable",
-    `Relay ${host} ${reason}.`,
+    `Relay ${hostOf(url)} ${reason}.`,
   );
 }
 
@@ -202,8 +274,9 @@ function isRelayEvent(value: unknown): value is RelayEvent {
     typeof e.pubkey === "string" &&
     typeof e.sig === "string" &&
     typeof e.content === "string" &&
-    typeof e.kind === "number" &&
-    typeof e.created_at === "number" &&
-    Array.isArray(e.tags)
+    Number.isSafeInteger(e.kind) &&
+    Number.isSafeInteger(e.created_at) &&
+    Array.isArray(e.tags) &&
+    e.tags.every((tag) => Array.isArray(tag) && tag.every((item) => typeof item === "string"))
   );
 }
