@@ -33,6 +33,9 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 ALLOW_INSECURE_RELAYS: "true",
+                // A test-only key; real deployments set SECRETS_KEY as a Worker secret.
+                SECRETS_KEY: "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+                WALLET_TIMEOUT_MS: "1500",
                 DEVNET_RELAY_URL: inject("relayUrl"),
               },
             },
@@ -41,6 +44,9 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["src/worker/**/*.test.ts", "test/workers/**/*.test.ts"],
+          // These suites share the global devnet, and some inject relay faults:
+          // run their files one at a time so a fault never reaches another suite.
+          fileParallelism: false,
           testTimeout: 20_000,
         },
       },

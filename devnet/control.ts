@@ -10,7 +10,7 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  *
  *   GET  /                         relay URL and every wallet
  *   POST /wallets                  { name, balanceSats?, methods?, encryptions? } → wallet
- *   GET  /wallets/:name            wallet with balance and request counts
+ *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
  *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply? }
  *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
  *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, refusePublishes?: string | null }
@@ -41,7 +41,12 @@ export async function startControl(devnet: Devnet, port = 0): Promise<DevnetCont
   };
 }
 
-function describeWallet(wallet: DevnetWallet) {
+function describeWallet(devnet: Devnet, wallet: DevnetWallet) {
+  const requestProbe = {
+    kind: 23194,
+    pubkey: wallet.clientPubkey,
+    tags: [["p", wallet.walletPubkey]],
+  };
   return {
     name: wallet.name,
     connectionString: wallet.connectionString,
@@ -51,6 +56,8 @@ function describeWallet(wallet: DevnetWallet) {
     methods: wallet.methods,
     balanceMsat: wallet.balanceMsat(),
     requests: wallet.requestCounts(),
+    /** The wallet service is subscribed on the relay (false briefly after a relay drop). */
+    listening: devnet.relay.subscribersFor(requestProbe) > 0,
   };
 }
 
@@ -63,7 +70,7 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     return send(res, 200, {
       relayUrl: devnet.relayUrl,
       upstash: devnet.upstash,
-      wallets: devnet.wallets().map(describeWallet),
+      wallets: devnet.wallets().map((w) => describeWallet(devnet, w)),
     });
   }
   if (first === "relay" && name === "faults" && req.method === "POST") {
@@ -82,11 +89,12 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     if (Array.isArray(body.methods)) options.methods = body.methods.map(String);
     if (Array.isArray(body.encryptions))
       options.encryptions = body.encryptions.map(String) as Encryption[];
-    return send(res, 201, describeWallet(await devnet.createWallet(body.name, options)));
+    return send(res, 201, describeWallet(devnet, await devnet.createWallet(body.name, options)));
   }
   if (first === "wallets" && name !== undefined) {
     const wallet = devnet.wallet(decodeURIComponent(name));
-    if (action === undefined && req.method === "GET") return send(res, 200, describeWallet(wallet));
+    if (action === undefined && req.method === "GET")
+      return send(res, 200, describeWallet(devnet, wallet));
     if (action === "faults" && req.method === "POST") {
       if (typeof body.delayMs === "number") wallet.faults.setDelay(body.delayMs);
       if (typeof body.noReply === "boolean") wallet.faults.setNoReply(body.noReply);
@@ -97,7 +105,7 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
           typeof body.error.message === "string" ? body.error.message : undefined,
         );
       }
-      return send(res, 200, describeWallet(wallet));
+      return send(res, 200, describeWallet(devnet, wallet));
     }
     if (action === "invoices" && req.method === "POST") {
       if (typeof body.amountMsat !== "number") throw new Error("amountMsat is required");

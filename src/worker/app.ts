@@ -1,14 +1,39 @@
 import { Hono } from "hono";
 import { NotFoundError } from "../protocol/Errors.ts";
+import { createStore } from "../store/index.ts";
+import type { Store } from "../store/Store.ts";
 import { VERSION } from "../version.ts";
-import type { Env } from "./env.ts";
+import { getConfig } from "./config.ts";
+import type { Bindings, Env } from "./env.ts";
 import { onError, problemResponse } from "./problem.ts";
+import { invoiceRoutes } from "./routes/invoices.ts";
+import { merchantRoutes } from "./routes/merchants.ts";
+
+const stores = new WeakMap<Bindings, Store>();
+
+/** One Store per bindings object (i.e. per isolate), not per request. */
+function storeFor(env: Bindings): Store {
+  let store = stores.get(env);
+  if (!store) {
+    store = createStore(env);
+    stores.set(env, store);
+  }
+  return store;
+}
 
 /** Builds the ln402 Hono app. Routes are added here as the product grows. */
 export function createApp(): Hono<Env> {
   const app = new Hono<Env>();
 
   app.get("/health", (c) => c.json({ status: "ok", version: VERSION }));
+
+  app.use(async (c, next) => {
+    c.set("config", getConfig(c.env));
+    c.set("store", storeFor(c.env));
+    await next();
+  });
+  app.route("/", merchantRoutes);
+  app.route("/", invoiceRoutes);
 
   app.notFound((c) =>
     problemResponse(

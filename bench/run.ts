@@ -1,0 +1,23 @@
+import { invoiceBench } from "./invoice.ts";
+
+/**
+ * `npm run bench [-- scenario…]`: runs the named scenarios (all by default). Each
+ * prints a table and writes JSON under bench/results/. Numbers are for comparison
+ * within one run on one machine; they are never asserted in CI.
+ */
+const scenarios: Record<string, () => Promise<unknown>> = {
+  invoice: () => invoiceBench({ requests: 200, rounds: 10 }),
+};
+
+const requested = process.argv.slice(2).filter((a) => !a.startsWith("-"));
+const names = requested.length > 0 ? requested : Object.keys(scenarios);
+for (const name of names) {
+  const run = scenarios[name];
+  if (!run) {
+    console.error(`unknown scenario ${name}; known: ${Object.keys(scenarios).join(", ")}`);
+    process.exit(2);
+  }
+  console.log(`\n== ${name}`);
+  await run();
+}
+process.exit(0);

@@ -1,0 +1,82 @@
+import { hexToBytes } from "@noble/hashes/utils.js";
+import { ProblemError } from "../protocol/Errors.ts";
+import type { Bindings } from "./env.ts";
+
+/** The Worker's settings, parsed once from its bindings. Only this module reads raw env strings. */
+export type Config = Readonly<{
+  environment: "production" | "development";
+  /** ws:// relays are accepted (dev and tests); production requires wss://. */
+  allowInsecureRelays: boolean;
+  /** 32-byte AES-GCM key that encrypts NWC strings at rest. */
+  secretsKey: Uint8Array;
+  /** Upstash REST endpoint, or null for the embedded Durable-Object store. */
+  upstash: Readonly<{ url: string; token: string }> | null;
+  /** Per-call NIP-47 timeout: seconds, so a wallet that does not answer fails the HTTP request, not hangs it. */
+  walletTimeoutMs: number;
+  /** A connected merchant with nothing pending is disconnected after this long. */
+  idleDisconnectMs: number;
+  /** Relay liveness probe interval while connected. */
+  pingIntervalMs: number;
+}>;
+
+/** Thrown when the deployment is misconfigured; names the variable, never its value. */
+export class ConfigError extends ProblemError {
+  constructor(detail: string) {
+    super(500, "misconfigured", "Server misconfigured", detail);
+  }
+}
+
+/**
+ * A fixed key for local development only (`LN402_ENV=development` with no
+ * SECRETS_KEY): dev data is throwaway, and `npm run dev` must work with no setup.
+ * Never used when LN402_ENV is anything else.
+ */
+const DEV_SECRETS_KEY = "6c6e3430322d6465762d6f6e6c792d6e6f742d666f722d70726f64756374696f";
+
+const cache = new WeakMap<object, Config>();
+
+/** Parses (once per bindings object) and validates the configuration. */
+export function getConfig(bindings: Bindings): Config {
+  const cached = cache.get(bindings);
+  if (cached) return cached;
+  const config = parseConfig(bindings);
+  cache.set(bindings, config);
+  return config;
+}
+
+function parseConfig(env: Bindings): Config {
+  const environment = env.LN402_ENV === "development" ? "development" : "production";
+  const rawKey = env.SECRETS_KEY ?? (environment === "development" ? DEV_SECRETS_KEY : undefined);
+  if (rawKey === undefined || rawKey === "") {
+    throw new ConfigError(
+      "SECRETS_KEY is not set. Set it as a Worker secret: 64 hex characters (32 random bytes), e.g. `wrangler secret put SECRETS_KEY`.",
+    );
+  }
+  if (!/^[0-9a-fA-F]{64}$/.test(rawKey)) {
+    throw new ConfigError("SECRETS_KEY must be 64 hex characters (32 bytes).");
+  }
+  const url = env.UPSTASH_REDIS_REST_URL ?? "";
+  const token = env.UPSTASH_REDIS_REST_TOKEN ?? "";
+  if ((url === "") !== (token === "")) {
+    throw new ConfigError(
+      "Set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (embedded store).",
+    );
+  }
+  return Object.freeze({
+    environment,
+    allowInsecureRelays: env.ALLOW_INSECURE_RELAYS === "true",
+    secretsKey: hexToBytes(rawKey.toLowerCase()),
+    upstash: url === "" ? null : Object.freeze({ url, token }),
+    walletTimeoutMs: positiveInt(env.WALLET_TIMEOUT_MS, "WALLET_TIMEOUT_MS", 8_000),
+    idleDisconnectMs: positiveInt(env.IDLE_DISCONNECT_MS, "IDLE_DISCONNECT_MS", 5 * 60_000),
+    pingIntervalMs: positiveInt(env.PING_INTERVAL_MS, "PING_INTERVAL_MS", 30_000),
+  });
+}
+
+function positiveInt(raw: string | undefined, name: string, fallback: number): number {
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value <= 0)
+    throw new ConfigError(`${name} must be a positive integer.`);
+  return value;
+}

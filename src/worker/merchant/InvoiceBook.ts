@@ -1,0 +1,151 @@
+/**
+ * A merchant's invoice book: every invoice ln402 issued for the merchant, in the
+ * merchant's Durable Object SQLite storage. It is the authority on "did ln402 issue
+ * this invoice, for whom, for how much" and, kept current by wallet notifications and
+ * lookups, on "is it paid". Synchronous SQL inside a DO: each method is atomic.
+ */
+
+/** One invoice as the book knows it. Times: `*At` unix seconds, `checkedAtMs` ms. */
+export type BookEntry = {
+  paymentHash: string;
+  invoice: string;
+  amountMsat: number;
+  description: string | null;
+  createdAt: number;
+  expiresAt: number;
+  status: "pending" | "paid";
+  settledAt: number | null;
+  /** When the wallet last confirmed this entry's status (creation, notification or lookup). */
+  checkedAtMs: number;
+};
+
+type Row = {
+  payment_hash: string;
+  invoice: string;
+  amount_msat: number;
+  description: string | null;
+  created_at: number;
+  expires_at: number;
+  status: string;
+  settled_at: number | null;
+  checked_at_ms: number;
+};
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS invoices (
+  payment_hash TEXT PRIMARY KEY,
+  invoice TEXT NOT NULL,
+  amount_msat INTEGER NOT NULL,
+  description TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'paid')),
+  settled_at INTEGER,
+  preimage TEXT,
+  checked_at_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS invoices_pending ON invoices (status, expires_at);`;
+
+/** The invoice book over a DO's SQL storage. */
+export class InvoiceBook {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    sql.exec(SCHEMA);
+  }
+
+  /** Records a new pending invoice. */
+  add(entry: Omit<BookEntry, "status" | "settledAt">): void {
+    this.sql.exec(
+      `INSERT INTO invoices (payment_hash, invoice, amount_msat, description, created_at, expires_at, status, checked_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      entry.paymentHash,
+      entry.invoice,
+      entry.amountMsat,
+      entry.description,
+      entry.createdAt,
+      entry.expiresAt,
+      entry.checkedAtMs,
+    );
+  }
+
+  /** The entry for `paymentHash`, or null if this merchant never issued it. */
+  get(paymentHash: string): BookEntry | null {
+    const row = this.sql
+      .exec<Row>("SELECT * FROM invoices WHERE payment_hash = ?", paymentHash)
+      .toArray()[0];
+    return row ? toEntry(row) : null;
+  }
+
+  /**
+   * Marks an invoice paid, once: later calls (a notification and a lookup racing)
+   * change nothing. The preimage is kept for proofs, never returned by status.
+   * Returns true when this call made the change.
+   */
+  markPaid(
+    paymentHash: string,
+    settledAt: number,
+    preimage: string | null,
+    nowMs: number,
+  ): boolean {
+    const cursor = this.sql.exec(
+      `UPDATE invoices SET status = 'paid', settled_at = ?, preimage = ?, checked_at_ms = ?
+       WHERE payment_hash = ? AND status = 'pending'`,
+      settledAt,
+      preimage,
+      nowMs,
+      paymentHash,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  /** Records that the wallet confirmed the entry is still unpaid. */
+  markChecked(paymentHash: string, nowMs: number): void {
+    this.sql.exec(
+      "UPDATE invoices SET checked_at_ms = ? WHERE payment_hash = ?",
+      nowMs,
+      paymentHash,
+    );
+  }
+
+  /** Unpaid, unexpired invoices (oldest first), which notifications or lookups must settle. */
+  pending(nowSecs: number, limit = 100): BookEntry[] {
+    return this.sql
+      .exec<Row>(
+        "SELECT * FROM invoices WHERE status = 'pending' AND expires_at > ? ORDER BY created_at LIMIT ?",
+        nowSecs,
+        limit,
+      )
+      .toArray()
+      .map(toEntry);
+  }
+
+  /** Counts by status, with expired split out from pending. */
+  counts(nowSecs: number): { pending: number; paid: number; expired: number } {
+    const row = this.sql
+      .exec<{ pending: number; paid: number; expired: number }>(
+        `SELECT
+           COALESCE(SUM(status = 'pending' AND expires_at > ?1), 0) AS pending,
+           COALESCE(SUM(status = 'paid'), 0) AS paid,
+           COALESCE(SUM(status = 'pending' AND expires_at <= ?1), 0) AS expired
+         FROM invoices`,
+        nowSecs,
+      )
+      .one();
+    return { pending: row.pending, paid: row.paid, expired: row.expired };
+  }
+}
+
+function toEntry(row: Row): BookEntry {
+  return {
+    paymentHash: row.payment_hash,
+    invoice: row.invoice,
+    amountMsat: row.amount_msat,
+    description: row.description,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    status: row.status === "paid" ? "paid" : "pending",
+    settledAt: row.settled_at,
+    checkedAtMs: row.checked_at_ms,
+  };
+}

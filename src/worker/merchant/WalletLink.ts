@@ -1,0 +1,151 @@
+import { UnavailableError } from "../../protocol/Errors.ts";
+import type { NwcClient } from "../../relay/NwcClient.ts";
+
+/** What the merchant page shows about the wallet connection. Times are unix ms. */
+export type LinkStatus = {
+  connected: boolean;
+  since: number | null;
+  lastPingAt: number | null;
+  lastPingMs: number | null;
+  reconnects: number;
+  lastError: string | null;
+  retryAt: number | null;
+};
+
+/** How the link opens a connection; given by the DO, which holds the secret. */
+export type LinkDeps = {
+  open(onClose: (reason: string) => void): Promise<NwcClient>;
+  now(): number;
+  /** Called after every successful (re)connection, e.g. to reconcile pending invoices. */
+  onConnected(client: NwcClient, isReconnect: boolean): void;
+};
+
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+/**
+ * The merchant's one wallet connection: opened on demand, shared by every request,
+ * replaced when it dies. Failed opens back off exponentially with jitter; while backing
+ * off, callers fail fast with a 503 and `Retry-After` instead of hanging, and the DO's
+ * alarm makes the next attempt. Single-threaded DO code: no locks needed, only one
+ * open at a time (concurrent callers share its promise).
+ */
+export class WalletLink {
+  private readonly deps: LinkDeps;
+  private current: NwcClient | null = null;
+  private opening: Promise<NwcClient> | null = null;
+  private everConnected = false;
+  private failures = 0;
+  private state: Omit<LinkStatus, "connected"> = {
+    since: null,
+    lastPingAt: null,
+    lastPingMs: null,
+    reconnects: 0,
+    lastError: null,
+    retryAt: null,
+  };
+
+  constructor(deps: LinkDeps) {
+    this.deps = deps;
+  }
+
+  /** The open client, connecting if needed; rejects fast while the wallet is unreachable. */
+  async client(): Promise<NwcClient> {
+    if (this.current?.isOpen) return this.current;
+    if (this.opening) return this.opening;
+    const retryAt = this.state.retryAt;
+    if (retryAt !== null && retryAt > this.deps.now()) {
+      const waitSecs = Math.ceil((retryAt - this.deps.now()) / 1000);
+      throw new UnavailableError(
+        "wallet-unreachable",
+        "Wallet unreachable",
+        `The merchant's wallet could not be reached (${this.state.lastError ?? "unknown error"}). Retrying in ${waitSecs} s.`,
+        { headers: { "Retry-After": String(waitSecs) } },
+      );
+    }
+    this.opening = this.open().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  /** True while a socket is open. */
+  get connected(): boolean {
+    return this.current?.isOpen === true;
+  }
+
+  /** Unix ms since which the current socket (and its notification subscription) has been live. */
+  get liveSince(): number | null {
+    return this.connected ? this.state.since : null;
+  }
+
+  /** Checks the relay still answers; a silent (half-open) socket is closed so the next call reconnects. */
+  async ping(timeoutMs: number): Promise<boolean> {
+    const client = this.current;
+    if (!client?.isOpen) return false;
+    try {
+      this.state.lastPingMs = await client.probe(timeoutMs);
+      this.state.lastPingAt = this.deps.now();
+      return true;
+    } catch {
+      this.close(`relay did not answer a ping within ${timeoutMs} ms`);
+      return false;
+    }
+  }
+
+  /** Forgets past failures (a new wallet string deserves an immediate attempt). */
+  reset(): void {
+    this.failures = 0;
+    this.everConnected = false;
+    this.state = {
+      since: null,
+      lastPingAt: null,
+      lastPingMs: null,
+      reconnects: 0,
+      lastError: null,
+      retryAt: null,
+    };
+  }
+
+  /** Closes the socket (idle, removal, or a failed ping). */
+  close(reason: string): void {
+    const client = this.current;
+    this.current = null;
+    if (client) {
+      this.state.lastError = reason;
+      client.close();
+    }
+  }
+
+  /** A snapshot for the merchant status page. */
+  status(): LinkStatus {
+    return { connected: this.connected, ...this.state, since: this.liveSince };
+  }
+
+  private async open(): Promise<NwcClient> {
+    try {
+      const client = await this.deps.open((reason) => {
+        if (this.current === client) {
+          this.current = null;
+          this.state.lastError = reason;
+        }
+      });
+      const isReconnect = this.everConnected;
+      if (isReconnect) this.state.reconnects++;
+      this.everConnected = true;
+      this.failures = 0;
+      this.current = client;
+      this.state.since = this.deps.now();
+      this.state.retryAt = null;
+      this.deps.onConnected(client, isReconnect);
+      return client;
+    } catch (err) {
+      this.failures++;
+      const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
+      // Full jitter on the upper half: spreads reconnect storms after a relay restart.
+      this.state.retryAt = this.deps.now() + Math.round(backoff * (0.5 + Math.random() * 0.5));
+      this.state.lastError = err instanceof Error ? err.message : "connection failed";
+      throw err;
+    }
+  }
+}
