@@ -13,7 +13,7 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
  *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply? }
  *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
- *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, refusePublishes?: string | null }
+ *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, latencyMs?, refusePublishes?: string | null }
  */
 
 /** A running control server. */

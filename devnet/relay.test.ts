@@ -97,6 +97,7 @@ afterEach(() => {
   relay.faults.setHalfOpen(false);
   relay.faults.setDelay(0);
   relay.faults.refusePublishes(null);
+  relay.faults.setLatency(0);
   for (const peer of peers.splice(0)) peer.ws.terminate();
 });
 afterAll(async () => {
@@ -189,6 +190,17 @@ describe("devnet relay faults", () => {
     const started = performance.now();
     await query(peer, "slow", { kinds: [1], limit: 1 });
     expect(performance.now() - started).toBeGreaterThanOrEqual(240);
+  });
+
+  it("behavior: latency delays each frame both ways and the connection set-up by three round trips", async () => {
+    relay.faults.setLatency(50);
+    const opening = performance.now();
+    const peer = await connect();
+    expect(performance.now() - opening).toBeGreaterThanOrEqual(290);
+    const started = performance.now();
+    await query(peer, "far", { kinds: [1], limit: 1 });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(95);
+    relay.faults.setLatency(0);
   });
 
   it("behavior: refused publishes get OK false with the reason and are not stored", async () => {

@@ -27,6 +27,11 @@ export type RelayFaults = {
   setDelay(ms: number): void;
   /** Answers every EVENT with `OK false` and this reason; `null` accepts again. */
   refusePublishes(reason: string | null): void;
+  /**
+   * Simulates network distance: every frame takes `ms` each way, and opening a
+   * connection takes three round trips more (TCP, TLS 1.3, WebSocket upgrade).
+   */
+  setLatency(ms: number): void;
 };
 
 /** A running devnet relay. */
@@ -60,6 +65,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
     port: options.port ?? 0,
     maxPayload: maxMessageBytes,
     autoPong: false,
+    // Connection set-up under simulated latency: the handshakes before the upgrade.
+    verifyClient: (_info, accept) => {
+      if (latencyMs > 0) setTimeout(() => accept(true), 6 * latencyMs).unref();
+      else accept(true);
+    },
   });
   await new Promise<void>((resolve, reject) => {
     server.once("listening", resolve);
@@ -72,6 +82,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
   let halfOpen = false;
   let delayMs = 0;
   let refusal: string | null = null;
+  let latencyMs = 0;
 
   const send = (client: Client, message: unknown[]) => {
     if (client.socket.readyState === client.socket.OPEN)
@@ -171,10 +182,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
     socket.on("message", (data, isBinary) => {
       if (halfOpen || isBinary) return;
       const raw = data.toString();
-      if (delayMs > 0) {
+      const wait = delayMs + latencyMs;
+      if (wait > 0) {
         setTimeout(() => {
           if (!halfOpen) handleMessage(client, raw);
-        }, delayMs).unref();
+        }, wait).unref();
       } else handleMessage(client, raw);
     });
     socket.on("ping", (payload) => {
@@ -197,6 +209,9 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
     },
     refusePublishes(reason) {
       refusal = reason;
+    },
+    setLatency(ms) {
+      latencyMs = Math.max(0, ms);
     },
   };
 
