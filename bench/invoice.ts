@@ -14,6 +14,8 @@ import { percentile, printTable, startWrangler, timed, writeResult } from "./har
 export async function invoiceBench(options: {
   requests: number;
   rounds: number;
+  /** Simulated one-way latency to the relay (devnet fault), 0 for loopback. */
+  latencyMs: number;
 }): Promise<Record<string, unknown>> {
   const devnet = await startDevnet({ upstash: false, wallets: { merchant: {} } });
   const wrangler = await startWrangler();

@@ -84,9 +84,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<DevnetRela
   let refusal: string | null = null;
   let latencyMs = 0;
 
+  const sendNow = (client: Client, frame: string) => {
+    if (client.socket.readyState === client.socket.OPEN) client.socket.send(frame);
+  };
+  // Equal delays keep frames in order (timers of equal duration fire first-in, first-out).
   const send = (client: Client, message: unknown[]) => {
-    if (client.socket.readyState === client.socket.OPEN)
-      client.socket.send(JSON.stringify(message));
+    const frame = JSON.stringify(message);
+    if (latencyMs > 0) setTimeout(() => sendNow(client, frame), latencyMs).unref();
+    else sendNow(client, frame);
   };
 
   const storageKey = (event: NostrEvent): string | null => {
