@@ -40,6 +40,8 @@ export type WalletOptions = {
   methods?: readonly string[];
   /** Encryptions offered in the info event, preferred first. Default: nip44_v2, nip04. */
   encryptions?: readonly Encryption[];
+  /** The network get_info reports (a fault for tests: invoices stay regtest). Default: regtest. */
+  network?: string;
 };
 
 /** Per-wallet fault injection. */
@@ -188,7 +190,7 @@ export function startWalletService(
           alias: `devnet-${name}`,
           color: "#f7931a",
           pubkey: ledger.nodePubkey(name),
-          network: "regtest",
+          network: options.network ?? "regtest",
           block_height: 1,
           block_hash: "0".repeat(64),
           methods,

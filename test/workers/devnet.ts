@@ -27,7 +27,12 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 export const devnet = {
   createWallet: (
     name: string,
-    options: { balanceSats?: number; methods?: string[]; encryptions?: string[] } = {},
+    options: {
+      balanceSats?: number;
+      methods?: string[];
+      encryptions?: string[];
+      network?: string;
+    } = {},
   ) => call<ControlWallet>("POST", "/wallets", { name, ...options }),
   wallet: (name: string) => call<ControlWallet>("GET", `/wallets/${encodeURIComponent(name)}`),
   walletFaults: (

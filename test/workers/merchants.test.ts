@@ -1,7 +1,14 @@
-import { env, runDurableObjectAlarm, runInDurableObject, SELF } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  SELF,
+} from "cloudflare:test";
 import { NWCClient } from "@getalby/sdk/nwc";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { decodeInvoice } from "../../src/protocol/bolt11/Bolt11.ts";
+import worker from "../../src/worker/index.ts";
 import { devnet, uniqueName } from "./devnet.ts";
 
 /**
@@ -96,6 +103,26 @@ describe("POST /register", () => {
     const body = await problem(await post("/register", { nwcUrl: wallet.connectionString }), 422);
     expect(body.type).toBe("urn:ln402:problem:wallet-missing-methods");
     expect(body.missing).toEqual(["make_invoice", "lookup_invoice"]);
+  });
+
+  it("error: a wallet on a network ln402 does not serve is refused with 422", async () => {
+    const wallet = await devnet.createWallet(uniqueName("liquid"), { network: "liquidv1" });
+    const body = await problem(await post("/register", { nwcUrl: wallet.connectionString }), 422);
+    expect(body.type).toBe("urn:ln402:problem:wallet-wrong-network");
+    expect(body.detail).toContain("liquidv1");
+  });
+
+  it("error: ws:// relays are refused with 400 unless ALLOW_INSECURE_RELAYS is true", async () => {
+    const production = { ...env, ALLOW_INSECURE_RELAYS: "false" };
+    const request = new Request(`${BASE}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "CF-Connecting-IP": "198.51.100.250" },
+      body: JSON.stringify({ nwcUrl: inject("nwc").merchant }),
+    });
+    const res = await worker.fetch(request, production, createExecutionContext());
+    const body = await problem(res, 400);
+    expect(body.type).toBe("urn:ln402:problem:invalid-nwc-url");
+    expect(body.detail).toContain("wss://");
   });
 
   it("error: an unreachable relay is a 422 that says what to check", async () => {

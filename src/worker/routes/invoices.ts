@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../../protocol/Errors.ts";
+import type { Store } from "../../store/Store.ts";
 import type { Env } from "../env.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
@@ -58,6 +59,25 @@ function parseInvoiceRequest(body: Record<string, unknown>): InvoiceRequest {
   return request;
 }
 
+/**
+ * Registered merchants seen recently by this isolate (id → unix ms until which the
+ * answer is reused). The check keeps made-up merchantIds from instantiating Durable
+ * Objects; a merchant deleted meanwhile is still refused by its own object, which is
+ * authoritative, so a stale positive answer costs nothing.
+ */
+const knownMerchants = new Map<string, number>();
+const KNOWN_TTL_MS = 60_000;
+const KNOWN_MAX = 10_000;
+
+async function merchantExists(store: Store, merchantId: string): Promise<boolean> {
+  const now = Date.now();
+  if ((knownMerchants.get(merchantId) ?? 0) > now) return true;
+  if (!(await getMerchant(store, merchantId))) return false;
+  if (knownMerchants.size >= KNOWN_MAX) knownMerchants.clear();
+  knownMerchants.set(merchantId, now + KNOWN_TTL_MS);
+  return true;
+}
+
 function wholeNumber(value: unknown, name: string): number {
   if (typeof value === "number" && Number.isSafeInteger(value)) return value;
   if (typeof value === "string" && /^[0-9]{1,16}$/.test(value)) return Number(value);
@@ -76,8 +96,9 @@ invoiceRoutes.post("/invoice", async (c) => {
     `invoice-m:${request.merchantId}`,
     "invoices for this merchant",
   );
-  if (!(await getMerchant(c.var.store, request.merchantId)))
+  if (!(await merchantExists(c.var.store, request.merchantId))) {
     throw new NotFoundError("No merchant with this merchantId.");
+  }
   const issued = unwrap(
     await merchantStub(c.env, request.merchantId).createInvoice({
       amountMsat: request.amountMsat,

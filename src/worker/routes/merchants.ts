@@ -1,5 +1,6 @@
 import { type Context, Hono } from "hono";
 import { BadRequestError, UnauthorizedError, UnavailableError } from "../../protocol/Errors.ts";
+import { parseConnectionString } from "../../protocol/nip47/ConnectionString.ts";
 import type { Env } from "../env.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
@@ -34,6 +35,8 @@ merchantRoutes.post("/register", async (c) => {
     "registrations from this address",
   );
   const nwcUrl = nwcUrlFrom(await readJsonObject(c));
+  // Refuse a bad string here, before any Durable Object is touched for it.
+  parseConnectionString(nwcUrl, { allowInsecureRelays: c.var.config.allowInsecureRelays });
   const merchantId = newMerchantId();
   const stub = merchantStub(c.env, merchantId);
   const wallet = unwrap(await stub.setupWallet({ merchantId, nwcUrl }));
@@ -120,6 +123,8 @@ merchantRoutes.post("/merchants/:id/rotate-key", async (c) => {
 merchantRoutes.put("/merchants/:id/wallet", async (c) => {
   const { record, raw } = await requireMerchant(c);
   const nwcUrl = nwcUrlFrom(await readJsonObject(c));
+  // Refuse a bad string here, before any Durable Object is touched for it.
+  parseConnectionString(nwcUrl, { allowInsecureRelays: c.var.config.allowInsecureRelays });
   const wallet = unwrap(
     await merchantStub(c.env, record.merchantId).setupWallet({
       merchantId: record.merchantId,
