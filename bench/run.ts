@@ -8,7 +8,8 @@ import { invoiceBench } from "./invoice.ts";
 const scenarios: Record<string, () => Promise<unknown>> = {
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.
-    for (const latencyMs of [0, 20, 50]) await invoiceBench({ requests: 200, rounds: 10, latencyMs });
+    for (const latencyMs of [0, 20, 50])
+      await invoiceBench({ requests: 200, rounds: 10, latencyMs });
   },
 };
 
