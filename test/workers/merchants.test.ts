@@ -8,6 +8,7 @@ import {
 import { NWCClient } from "@getalby/sdk/nwc";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { decodeInvoice } from "../../src/protocol/bolt11/Bolt11.ts";
+import { createStore } from "../../src/store/index.ts";
 import worker from "../../src/worker/index.ts";
 import { devnet, uniqueName } from "./devnet.ts";
 
@@ -298,11 +299,14 @@ describe("the merchant's wallet connection", () => {
     expect(during.retryAt).not.toBeNull();
 
     await devnet.healRelay();
-    // Backoff: the next attempt is due at retryAt; the alarm makes it.
-    await expect.poll(() => Date.now() >= (during.retryAt ?? 0), { timeout: 35_000 }).toBe(true);
-    await runDurableObjectAlarm(stub);
+    // An invoice is pending, so the object's own alarm keeps retrying (with backoff)
+    // until the relay answers again: no request is needed to bring it back.
+    await expect
+      .poll(async () => (await connection()).connected, { timeout: 15_000, interval: 100 })
+      .toBe(true);
     const after = await connection();
-    expect(after).toMatchObject({ connected: true, reconnects: 1, retryAt: null });
+    expect(after.reconnects).toBeGreaterThanOrEqual(1);
+    expect(after.retryAt).toBeNull();
     expect((await createInvoice(merchantId)).status).toBe(201);
   });
 
@@ -324,6 +328,30 @@ describe("the merchant's wallet connection", () => {
     ).json()) as { paid: boolean };
     expect(status.paid).toBe(true);
     expect((await createInvoice(merchantId)).status).toBe(201);
+  });
+
+  it("behavior: an idle merchant with nothing pending is disconnected by the alarm, and reconnects on the next request", async () => {
+    const { merchantId, apiKey } = await register(inject("nwc").merchant);
+    const stub = env.MERCHANT.get(env.MERCHANT.idFromName(merchantId));
+    // Nothing pending (no invoice yet); pretend the last request was long ago.
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { lastActivityMs: number }).lastActivityMs = 0;
+    });
+    await runDurableObjectAlarm(stub);
+    const status = async () =>
+      (
+        (await (
+          await SELF.fetch(`${BASE}/merchants/${merchantId}`, {
+            headers: { Authorization: `Bearer ${apiKey}` },
+          })
+        ).json()) as {
+          connection: { connected: boolean; lastError: string | null };
+        }
+      ).connection;
+    expect(await status()).toMatchObject({ connected: false, lastError: "idle" });
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    expect((await createInvoice(merchantId)).status).toBe(201);
+    expect((await status()).connected).toBe(true);
   });
 });
 
@@ -398,9 +426,25 @@ describe("management", () => {
         expect(haystack).not.toContain(apiKey);
       }
       expect(stored).toContain("v1."); // the sealed form is what is stored
+      const registry = await createStore(env).get(`merchant:${merchantId}`);
+      expect(registry).toContain("apiKeyHash");
+      expect(registry).not.toContain(secret);
+      expect(registry).not.toContain(apiKey);
     } finally {
       Object.assign(console, original);
     }
+  });
+
+  it("error: a deployment without SECRETS_KEY answers 500 naming the variable, never a secret", async () => {
+    const { SECRETS_KEY: _key, ...misconfigured } = env;
+    const res = await worker.fetch(
+      new Request(`${BASE}/invoice/status/${"ab".repeat(32)}`),
+      misconfigured,
+      createExecutionContext(),
+    );
+    const body = await problem(res, 500);
+    expect(body.type).toBe("urn:ln402:problem:misconfigured");
+    expect(body.detail).toContain("SECRETS_KEY is not set");
   });
 
   it("error: registration is rate limited per client address with Retry-After", async () => {
