@@ -8,6 +8,7 @@ import type { Bindings, Env } from "./env.ts";
 import { onError, problemResponse } from "./problem.ts";
 import { invoiceRoutes } from "./routes/invoices.ts";
 import { merchantRoutes } from "./routes/merchants.ts";
+import { x402Routes } from "./routes/x402.ts";
 
 const stores = new WeakMap<Bindings, Store>();
 
@@ -34,6 +35,7 @@ export function createApp(): Hono<Env> {
   });
   app.route("/", merchantRoutes);
   app.route("/", invoiceRoutes);
+  app.route("/", x402Routes);
 
   app.notFound((c) =>
     problemResponse(

@@ -90,3 +90,22 @@ function isMerchantRecord(value: unknown): value is MerchantRecord {
     typeof r.updatedAt === "number"
   );
 }
+
+/**
+ * Registered merchants seen recently by this isolate (id → unix ms until which the
+ * answer is reused). The check keeps made-up merchantIds from instantiating Durable
+ * Objects; a merchant deleted meanwhile is still refused by its own object, which is
+ * authoritative, so a stale positive answer costs nothing.
+ */
+const knownMerchants = new Map<string, number>();
+const KNOWN_TTL_MS = 60_000;
+const KNOWN_MAX = 10_000;
+
+export async function merchantExists(store: Store, merchantId: string): Promise<boolean> {
+  const now = Date.now();
+  if ((knownMerchants.get(merchantId) ?? 0) > now) return true;
+  if (!(await getMerchant(store, merchantId))) return false;
+  if (knownMerchants.size >= KNOWN_MAX) knownMerchants.clear();
+  knownMerchants.set(merchantId, now + KNOWN_TTL_MS);
+  return true;
+}

@@ -1,5 +1,4 @@
 import { BadRequestError } from "../Errors.ts";
-import { NwcResponseError, NwcWalletError } from "./NwcErrors.ts";
 import {
   array,
   count,
@@ -14,7 +13,8 @@ import {
   required,
   SchemaIssue,
   string,
-} from "./Schema.ts";
+} from "../Schema.ts";
+import { NwcResponseError, NwcWalletError } from "./NwcErrors.ts";
 
 /**
  * NIP-47 messages as plain data: request builders for the methods ln402 calls, and

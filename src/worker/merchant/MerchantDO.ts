@@ -8,11 +8,14 @@ import {
   parseConnectionString,
 } from "../../protocol/nip47/ConnectionString.ts";
 import type { NwcNotification } from "../../protocol/nip47/Messages.ts";
+import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import { NwcClient } from "../../relay/NwcClient.ts";
 import { type Config, getConfig } from "../config.ts";
 import type { Bindings } from "../env.ts";
 import { seal, unseal } from "../secrets.ts";
-import { InvoiceBook } from "./InvoiceBook.ts";
+import { Claims } from "./Claims.ts";
+import { type BookEntry, InvoiceBook } from "./InvoiceBook.ts";
+import { PaymentDesk, type SettleOutcome, type VerifyOutcome } from "./PaymentDesk.ts";
 import { type Capabilities, checkWallet, type WalletRecord } from "./registration.ts";
 import { capture, type RpcResult } from "./rpc.ts";
 import { type LinkStatus, WalletLink } from "./WalletLink.ts";
@@ -57,6 +60,7 @@ const WALLET_KEY = "wallet";
 export class MerchantDO extends DurableObject<Bindings> {
   private readonly config: Config;
   private readonly book: InvoiceBook;
+  private readonly desk: PaymentDesk;
   private readonly link: WalletLink;
   private wallet: WalletRecord | null = null;
   private connection: NwcConnection | null = null;
@@ -66,6 +70,13 @@ export class MerchantDO extends DurableObject<Bindings> {
     super(ctx, env);
     this.config = getConfig(env);
     this.book = new InvoiceBook(ctx.storage.sql);
+    this.desk = new PaymentDesk({
+      book: this.book,
+      claims: new Claims(ctx.storage.sql),
+      network: () => this.wallet?.network ?? null,
+      confirm: (entry) => this.confirm(entry),
+      nowSecs: () => Math.floor(Date.now() / 1000),
+    });
     this.link = new WalletLink({
       now: Date.now,
       open: (onClose) => this.openClient(onClose),
@@ -186,19 +197,10 @@ export class MerchantDO extends DurableObject<Bindings> {
   private async status(paymentHash: string): Promise<InvoiceStatus | null> {
     let entry = this.book.get(paymentHash);
     if (!entry) return null;
-    const nowMs = Date.now();
-    const liveSince = this.link.liveSince;
-    const current =
-      liveSince !== null &&
-      liveSince <= entry.checkedAtMs &&
-      this.wallet?.capabilities.notifications;
-    if (entry.status === "pending" && entry.expiresAt * 1000 > nowMs && !current) {
-      try {
-        await this.refresh(await this.link.client(), paymentHash);
-        entry = this.book.get(paymentHash) ?? entry;
-      } catch {
-        // The wallet is unreachable: answer from the book (pending), which is never wrong about "paid".
-      }
+    if (entry.status === "pending" && entry.expiresAt * 1000 > Date.now()) {
+      // If the wallet cannot be asked, the book's "pending" stands: it is never wrong about "paid".
+      await this.confirm(entry);
+      entry = this.book.get(paymentHash) ?? entry;
     }
     return {
       paid: entry.status === "paid",
@@ -206,6 +208,28 @@ export class MerchantDO extends DurableObject<Bindings> {
       amountMsat: entry.amountMsat,
       expiresAt: entry.expiresAt,
     };
+  }
+
+  /** x402 `/verify`, stateful half: see PaymentDesk. */
+  async verifyPayment(check: PaymentCheck): Promise<RpcResult<VerifyOutcome>> {
+    return capture(async () => {
+      this.requireWallet();
+      this.touch();
+      return this.desk.verify(check);
+    });
+  }
+
+  /** x402 `/settle`, stateful half: redeems the proof once and keeps `body` for idempotent retries. */
+  async settlePayment(
+    check: PaymentCheck,
+    idempotencyKey: string | null,
+    body: string,
+  ): Promise<RpcResult<SettleOutcome>> {
+    return capture(async () => {
+      this.requireWallet();
+      this.touch();
+      return this.desk.settle(check, idempotencyKey, body);
+    });
   }
 
   /** Connection state, capabilities and invoice counts, for `GET /merchants/:id`. */
@@ -303,6 +327,28 @@ export class MerchantDO extends DurableObject<Bindings> {
       preimage,
       Date.now(),
     );
+  }
+
+  /**
+   * Brings a pending entry up to date: trusted as is while the notification
+   * subscription has been live since the entry was last confirmed, else looked up.
+   */
+  private async confirm(entry: BookEntry): Promise<"paid" | "pending" | "unavailable"> {
+    if (entry.status === "paid") return "paid";
+    const liveSince = this.link.liveSince;
+    if (
+      liveSince !== null &&
+      liveSince <= entry.checkedAtMs &&
+      this.wallet?.capabilities.notifications
+    ) {
+      return "pending";
+    }
+    try {
+      await this.refresh(await this.link.client(), entry.paymentHash);
+    } catch {
+      return "unavailable";
+    }
+    return this.book.get(entry.paymentHash)?.status === "paid" ? "paid" : "pending";
   }
 
   private async refresh(client: NwcClient, paymentHash: string): Promise<void> {

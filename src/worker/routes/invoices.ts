@@ -1,10 +1,9 @@
 import { Hono } from "hono";
 import { BadRequestError, NotFoundError } from "../../protocol/Errors.ts";
-import type { Store } from "../../store/Store.ts";
 import type { Env } from "../env.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
-import { getMerchant, indexInvoice, merchantForInvoice } from "../registry.ts";
+import { indexInvoice, merchantExists, merchantForInvoice } from "../registry.ts";
 import { clientIp, enforceLimit, readJsonObject } from "../request.ts";
 
 /** Invoice creation and status. Amounts on the wire are msat strings (x402 units). */
@@ -57,25 +56,6 @@ function parseInvoiceRequest(body: Record<string, unknown>): InvoiceRequest {
     request.expirySecs = secs;
   }
   return request;
-}
-
-/**
- * Registered merchants seen recently by this isolate (id → unix ms until which the
- * answer is reused). The check keeps made-up merchantIds from instantiating Durable
- * Objects; a merchant deleted meanwhile is still refused by its own object, which is
- * authoritative, so a stale positive answer costs nothing.
- */
-const knownMerchants = new Map<string, number>();
-const KNOWN_TTL_MS = 60_000;
-const KNOWN_MAX = 10_000;
-
-async function merchantExists(store: Store, merchantId: string): Promise<boolean> {
-  const now = Date.now();
-  if ((knownMerchants.get(merchantId) ?? 0) > now) return true;
-  if (!(await getMerchant(store, merchantId))) return false;
-  if (knownMerchants.size >= KNOWN_MAX) knownMerchants.clear();
-  knownMerchants.set(merchantId, now + KNOWN_TTL_MS);
-  return true;
 }
 
 function wholeNumber(value: unknown, name: string): number {

@@ -1,5 +1,5 @@
 /**
- * A few schema combinators for untrusted NIP-47 JSON. Each schema both checks a value
+ * A few schema combinators for untrusted JSON (NIP-47, x402, MPP). Each schema both checks a value
  * and names its TypeScript type (`Infer<typeof S>`), so the validator and the type
  * cannot drift. Objects map wire names (`payment_hash`) to ln402 names (`paymentHash`)
  * in the same declaration. Hand-written to avoid a dependency; small on purpose.

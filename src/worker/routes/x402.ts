@@ -1,0 +1,131 @@
+import { Hono } from "hono";
+import { UnauthorizedError } from "../../protocol/Errors.ts";
+import { parseFacilitatorRequest } from "../../protocol/x402/Messages.ts";
+import { X402_NETWORKS } from "../../protocol/x402/Networks.ts";
+import { REASONS, type Rejection, reject } from "../../protocol/x402/Reasons.ts";
+import { preparePayment } from "../../protocol/x402/Verify.ts";
+import { VERSION } from "../../version.ts";
+import type { Env } from "../env.ts";
+import { unwrap } from "../merchant/rpc.ts";
+import { merchantStub } from "../merchantStub.ts";
+import { authenticate, merchantExists } from "../registry.ts";
+import { bearerToken, readJsonObject } from "../request.ts";
+
+/**
+ * The x402 v2 facilitator API for Lightning (`exact` scheme, bip122 networks), usable
+ * as the facilitator of the standard x402 resource-server middleware. A rejected
+ * payment is a 200 with `isValid`/`success` false and a reason from REASONS; only a
+ * body that is not x402 at all is a 400.
+ */
+export const x402Routes = new Hono<Env>();
+
+const NETWORK_IDS = Object.values(X402_NETWORKS);
+const PAYMENT_IDENTIFIER = "payment-identifier";
+
+x402Routes.get("/supported", (c) =>
+  c.json({
+    kinds: NETWORK_IDS.map((network) => ({ x402Version: 2, scheme: "exact", network })),
+    extensions: [PAYMENT_IDENTIFIER],
+    signers: { "bip122:*": [] },
+  }),
+);
+
+function invalid(rejection: Rejection) {
+  return { isValid: false, invalidReason: rejection.reason, invalidMessage: rejection.message };
+}
+
+function failed(rejection: Rejection, network: string) {
+  return {
+    success: false,
+    errorReason: rejection.reason,
+    errorMessage: rejection.message,
+    transaction: "",
+    network,
+  };
+}
+
+x402Routes.post("/verify", async (c) => {
+  const prepared = preparePayment(parseFacilitatorRequest(await readJsonObject(c)));
+  if (!prepared.ok) return c.json(invalid(prepared.rejection));
+  if (!(await merchantExists(c.var.store, prepared.merchantId)))
+    return c.json(invalid(reject("unknown_invoice")));
+  const outcome = unwrap(
+    await merchantStub(c.env, prepared.merchantId).verifyPayment(prepared.check),
+  );
+  return c.json(outcome.ok ? { isValid: true } : invalid(outcome.rejection));
+});
+
+x402Routes.post("/settle", async (c) => {
+  const request = parseFacilitatorRequest(await readJsonObject(c));
+  const merchantId = request.paymentRequirements.extra?.merchantId;
+  // Only the merchant may burn its proofs: a bystander holding a paid proof cannot settle it.
+  const merchant =
+    typeof merchantId === "string"
+      ? await authenticate(c.var.store, merchantId, bearerToken(c))
+      : null;
+  if (!merchant) {
+    throw new UnauthorizedError(
+      "Settling needs the API key of the merchant named in paymentRequirements.extra.merchantId, as `Authorization: Bearer <apiKey>`.",
+    );
+  }
+  const prepared = preparePayment(request);
+  if (!prepared.ok) return c.json(failed(prepared.rejection, prepared.network));
+  const success = {
+    success: true,
+    transaction: prepared.check.paymentHash,
+    network: prepared.network,
+    amount: String(prepared.check.amountMsat),
+    extra: { paymentHash: prepared.check.paymentHash, settledAt: Math.floor(Date.now() / 1000) },
+  };
+  const outcome = unwrap(
+    await merchantStub(c.env, prepared.merchantId).settlePayment(
+      prepared.check,
+      prepared.idempotencyKey,
+      JSON.stringify(success),
+    ),
+  );
+  if (!outcome.ok) return c.json(failed(outcome.rejection, prepared.network));
+  return c.json(JSON.parse(outcome.body) as Record<string, unknown>);
+});
+
+x402Routes.get("/.well-known/x402", (c) => {
+  const origin = new URL(c.req.url).origin;
+  return c.json({
+    name: "ln402",
+    version: VERSION,
+    description:
+      "x402 v2 facilitator for Lightning: merchants connect their own wallet with Nostr Wallet Connect; ln402 never holds funds.",
+    x402Version: 2,
+    endpoints: {
+      verify: `${origin}/verify`,
+      settle: `${origin}/settle`,
+      supported: `${origin}/supported`,
+      invoice: `${origin}/invoice`,
+      invoiceStatus: `${origin}/invoice/status/{paymentHash}`,
+      register: `${origin}/register`,
+    },
+    scheme: "exact",
+    networks: NETWORK_IDS,
+    networkAliases: Object.fromEntries(
+      Object.entries(X402_NETWORKS).map(([name, id]) => [`lightning:${name}`, id]),
+    ),
+    asset: "BTC",
+    amountUnit: "msat",
+    requirementsExtra: {
+      paymentMethod: "lightning",
+      merchantId: "the ln402 merchant the payment is for (required)",
+      invoice: "BOLT11 invoice issued by POST /invoice",
+      paymentHash: "its payment hash (hex)",
+    },
+    payloadForms: [
+      { preimage: "64 hex: proof of payment, checked by sha256, no network call" },
+      { invoice: "the paid BOLT11: checked against the merchant's wallet" },
+    ],
+    settleAuth: "Authorization: Bearer <merchant API key>",
+    extensions: [PAYMENT_IDENTIFIER],
+    reasons: REASONS,
+    registration: {
+      how: 'POST /register with { "nwcUrl": "nostr+walletconnect://…" } → { merchantId, apiKey } (the key is shown once).',
+    },
+  });
+});
