@@ -1,93 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** Shared pieces of the benchmark scenarios: ports, `wrangler dev`, statistics, results. */
+/** Shared pieces of the benchmark scenarios: ports, statistics, results. */
+
+export { freePort, startWrangler, type Wrangler } from "../devnet/wrangler.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A running `wrangler dev`. */
-export type Wrangler = { url: string; stop(): Promise<void> };
-
-/**
- * Starts the Worker with `wrangler dev` on a free port. The rate limits of
- * wrangler.toml are raised in a temporary copy of the config: benchmarks measure
- * latency, and hundreds of invoices a minute from one address is what they do.
- */
-export async function startWrangler(vars: Record<string, string> = {}): Promise<Wrangler> {
-  const port = await freePort();
-  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(
-    /limit = \d+/g,
-    "limit = 1000000",
-  );
-  const configPath = join(ROOT, ".wrangler", "bench.wrangler.toml");
-  mkdirSync(dirname(configPath), { recursive: true });
-  writeFileSync(
-    configPath,
-    config.replace('main = "src/worker/index.ts"', `main = "${join(ROOT, "src/worker/index.ts")}"`),
-  );
-  const args = [
-    "wrangler",
-    "dev",
-    "--config",
-    configPath,
-    "--ip",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--log-level",
-    "error",
-  ];
-  for (const [key, value] of Object.entries({
-    ALLOW_INSECURE_RELAYS: "true",
-    LN402_ENV: "development",
-    ...vars,
-  })) {
-    args.push("--var", `${key}:${value}`);
-  }
-  const child: ChildProcess = spawn("npx", args, {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-    detached: true,
-  });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error("wrangler dev did not start within 60 s");
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return {
-    url,
-    async stop() {
-      if (child.pid !== undefined && child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        process.kill(-child.pid, "SIGTERM");
-        await exited;
-      }
-    },
-  };
-}
 
 /** Percentile (nearest-rank) of a sample, in its unit. */
 export function percentile(sample: number[], p: number): number {

@@ -18,7 +18,7 @@ export async function invoiceBench(options: {
   latencyMs: number;
 }): Promise<Record<string, unknown>> {
   const devnet = await startDevnet({ upstash: false, wallets: { merchant: {} } });
-  const wrangler = await startWrangler();
+  const wrangler = await startWrangler({}, { raiseRateLimits: true });
   const floorClient = new NWCClient({
     nostrWalletConnectUrl: devnet.wallet("merchant").connectionString,
   });

@@ -1,14 +1,16 @@
 import { Hono } from "hono";
 import { UnauthorizedError } from "../../protocol/Errors.ts";
-import { parseFacilitatorRequest } from "../../protocol/x402/Messages.ts";
 import { X402_NETWORKS } from "../../protocol/x402/Networks.ts";
-import { REASONS, type Rejection, reject } from "../../protocol/x402/Reasons.ts";
-import { preparePayment } from "../../protocol/x402/Verify.ts";
+import { REASONS } from "../../protocol/x402/Reasons.ts";
 import { VERSION } from "../../version.ts";
 import type { Env } from "../env.ts";
-import { unwrap } from "../merchant/rpc.ts";
-import { merchantStub } from "../merchantStub.ts";
-import { authenticate, merchantExists } from "../registry.ts";
+import {
+  parseFacilitatorRequest,
+  settleRequest,
+  supportedKinds,
+  verifyRequest,
+} from "../facilitator.ts";
+import { authenticate } from "../registry.ts";
 import { bearerToken, readJsonObject } from "../request.ts";
 
 /**
@@ -20,39 +22,12 @@ import { bearerToken, readJsonObject } from "../request.ts";
 export const x402Routes = new Hono<Env>();
 
 const NETWORK_IDS = Object.values(X402_NETWORKS);
-const PAYMENT_IDENTIFIER = "payment-identifier";
 
-x402Routes.get("/supported", (c) =>
-  c.json({
-    kinds: NETWORK_IDS.map((network) => ({ x402Version: 2, scheme: "exact", network })),
-    extensions: [PAYMENT_IDENTIFIER],
-    signers: { "bip122:*": [] },
-  }),
-);
-
-function invalid(rejection: Rejection) {
-  return { isValid: false, invalidReason: rejection.reason, invalidMessage: rejection.message };
-}
-
-function failed(rejection: Rejection, network: string) {
-  return {
-    success: false,
-    errorReason: rejection.reason,
-    errorMessage: rejection.message,
-    transaction: "",
-    network,
-  };
-}
+x402Routes.get("/supported", (c) => c.json(supportedKinds()));
 
 x402Routes.post("/verify", async (c) => {
-  const prepared = preparePayment(parseFacilitatorRequest(await readJsonObject(c)));
-  if (!prepared.ok) return c.json(invalid(prepared.rejection));
-  if (!(await merchantExists(c.var.store, prepared.merchantId)))
-    return c.json(invalid(reject("unknown_invoice")));
-  const outcome = unwrap(
-    await merchantStub(c.env, prepared.merchantId).verifyPayment(prepared.check),
-  );
-  return c.json(outcome.ok ? { isValid: true } : invalid(outcome.rejection));
+  const request = parseFacilitatorRequest(await readJsonObject(c));
+  return c.json(await verifyRequest(c.env, c.var.store, request));
 });
 
 x402Routes.post("/settle", async (c) => {
@@ -68,24 +43,7 @@ x402Routes.post("/settle", async (c) => {
       "Settling needs the API key of the merchant named in paymentRequirements.extra.merchantId, as `Authorization: Bearer <apiKey>`.",
     );
   }
-  const prepared = preparePayment(request);
-  if (!prepared.ok) return c.json(failed(prepared.rejection, prepared.network));
-  const success = {
-    success: true,
-    transaction: prepared.check.paymentHash,
-    network: prepared.network,
-    amount: String(prepared.check.amountMsat),
-    extra: { paymentHash: prepared.check.paymentHash, settledAt: Math.floor(Date.now() / 1000) },
-  };
-  const outcome = unwrap(
-    await merchantStub(c.env, prepared.merchantId).settlePayment(
-      prepared.check,
-      prepared.idempotencyKey,
-      JSON.stringify(success),
-    ),
-  );
-  if (!outcome.ok) return c.json(failed(outcome.rejection, prepared.network));
-  return c.json(JSON.parse(outcome.body) as Record<string, unknown>);
+  return c.json(await settleRequest(c.env, request));
 });
 
 x402Routes.get("/.well-known/x402", (c) => {
@@ -122,7 +80,7 @@ x402Routes.get("/.well-known/x402", (c) => {
       { invoice: "the paid BOLT11: checked against the merchant's wallet" },
     ],
     settleAuth: "Authorization: Bearer <merchant API key>",
-    extensions: [PAYMENT_IDENTIFIER],
+    extensions: supportedKinds().extensions,
     reasons: REASONS,
     registration: {
       how: 'POST /register with { "nwcUrl": "nostr+walletconnect://…" } → { merchantId, apiKey } (the key is shown once).',
