@@ -55,7 +55,7 @@ export class X402LightningClientError extends ProblemError {
   readonly code: X402LightningClientErrorCode;
 
   constructor(code: X402LightningClientErrorCode, detail: string) {
-    super(402, "x402-lightning-refused", "Lightning payment refused", `[${code}] ${detail}`, {
+    super(422, "x402-lightning-refused", "Lightning payment refused", `[${code}] ${detail}`, {
       extensions: { code },
     });
     this.name = "X402LightningClientError";
@@ -116,6 +116,8 @@ export class ExactLightningClientScheme implements SchemeNetworkClient {
   ): Promise<PaymentPayloadResult> {
     const { invoice, decoded } = this.#check(requirements, context);
     const key = decoded.invoice;
+    // An invoice already paid is answered with its proof even if it has expired since,
+    // and costs nothing more.
     const proof = this.#paid.get(key) ?? (await this.#payOnce(key, invoice, decoded));
     const payload: Record<string, unknown> =
       this.#options.payloadForm === "invoice" ? { invoice } : { ...proof };
@@ -129,7 +131,7 @@ export class ExactLightningClientScheme implements SchemeNetworkClient {
     const extra = requirements.extra ?? {};
     if (extra.paymentMethod !== "lightning" || typeof extra.invoice !== "string")
       throw refuse("not_lightning", "The offer has no extra.paymentMethod lightning invoice.");
-    if (requirements.asset.toUpperCase() !== "BTC")
+    if (String(requirements.asset).toUpperCase() !== "BTC")
       throw refuse("not_lightning", `The offer's asset is ${requirements.asset}, not BTC.`);
     const invoice = extra.invoice;
     let decoded: DecodedInvoice;
@@ -156,7 +158,8 @@ export class ExactLightningClientScheme implements SchemeNetworkClient {
     }
     if (this.#options.allowedNetworks && !this.#options.allowedNetworks.includes(network))
       throw refuse("network_not_allowed", `This client does not pay on ${network}.`);
-    if (extra.paymentHash !== undefined && extra.paymentHash !== decoded.paymentHash)
+    const hash = extra.paymentHash;
+    if (hash !== undefined && String(hash).toLowerCase() !== decoded.paymentHash)
       throw refuse("hash_mismatch", "extra.paymentHash is not the invoice's payment hash.");
     if (this.#allowedPayees && !this.#allowedPayees.has(decoded.payeeNodeKey))
       throw refuse("payee_not_allowed", `Payee ${decoded.payeeNodeKey} is not in allowedPayees.`);

@@ -4,6 +4,7 @@ import { createStore } from "../store/index.ts";
 import type { Store } from "../store/Store.ts";
 import { VERSION } from "../version.ts";
 import { getConfig } from "./config.ts";
+import { demoRoutes } from "./demo/quote.ts";
 import type { Bindings, Env } from "./env.ts";
 import { onError, problemResponse } from "./problem.ts";
 import { invoiceRoutes } from "./routes/invoices.ts";
@@ -36,6 +37,7 @@ export function createApp(): Hono<Env> {
   app.route("/", merchantRoutes);
   app.route("/", invoiceRoutes);
   app.route("/", x402Routes);
+  app.route("/", demoRoutes);
 
   app.notFound((c) =>
     problemResponse(

@@ -15,6 +15,8 @@ export type Bindings = {
   SECRETS_KEY?: string;
   UPSTASH_REDIS_REST_URL?: string;
   UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Secret: an NWC string; when set, `GET /demo/quote` sells quotes into that wallet. */
+  DEMO_NWC_SECRET?: string;
   WALLET_TIMEOUT_MS?: string;
   IDLE_DISCONNECT_MS?: string;
   PING_INTERVAL_MS?: string;

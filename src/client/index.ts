@@ -1,0 +1,11 @@
+/**
+ * `ln402/client`: paying clients. An x402 client scheme for Lightning that checks
+ * every invoice before paying, and wallets to pay with.
+ */
+export { type LightningPayer, type NwcPayer, type NwcPayerOptions, nwcPayer } from "./wallet.ts";
+export {
+  createLightningX402Client,
+  type ExactLightningClientOptions,
+  ExactLightningClientScheme,
+  X402LightningClientError,
+} from "./x402.ts";

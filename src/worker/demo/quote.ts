@@ -1,0 +1,206 @@
+import type { FacilitatorClient, HTTPAdapter, HTTPRequestContext } from "@x402/core/server";
+import { x402HTTPResourceServer, x402ResourceServer } from "@x402/core/server";
+import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
+import { type Context, Hono } from "hono";
+import { NotFoundError, UnavailableError } from "../../protocol/Errors.ts";
+import { x402Network } from "../../protocol/x402/Networks.ts";
+import type { Store } from "../../store/Store.ts";
+import type { InvoiceSource } from "../../x402/invoices.ts";
+import { ExactLightningServerScheme } from "../../x402/server.ts";
+import type { Bindings, Env } from "../env.ts";
+import { settleRequest, supportedKinds, verifyRequest } from "../facilitator.ts";
+import { unwrap } from "../merchant/rpc.ts";
+import { merchantStub } from "../merchantStub.ts";
+import { createMerchant, indexInvoice } from "../registry.ts";
+import { hashApiKey, newApiKey, newMerchantId } from "../secrets.ts";
+
+/**
+ * `GET /demo/quote` (when `DEMO_NWC_SECRET` is set): a paid endpoint served through the
+ * standard x402 flow — `@x402/core`'s resource server with ln402's Lightning scheme —
+ * against this same facilitator, called in-process. The demo merchant is registered
+ * on first use with the wallet in `DEMO_NWC_SECRET`.
+ *
+ * `@x402/hono` is not used here only because it bundles its bazaar extension (ajv and
+ * more, ~0.5 MB) into every ln402 isolate; the adapter below is the few lines it needs.
+ */
+export const demoRoutes = new Hono<Env>();
+
+const PRICE_MSAT = "21000";
+const DEMO_KEY = "demo:merchant";
+const QUOTES = [
+  "The root problem with conventional currency is all the trust that's required to make it work.",
+  "Lost coins only make everyone else's coins worth slightly more. Think of it as a donation to everyone.",
+  "It might make sense just to get some in case it catches on.",
+  "The nature of Bitcoin is such that once version 0.1 was released, the core design was set in stone for the rest of its lifetime.",
+  "If you don't believe it or don't get it, I don't have the time to try to convince you, sorry.",
+];
+
+/** One resource server per isolate and demo merchant. */
+const servers = new Map<string, Promise<x402HTTPResourceServer>>();
+
+/** The demo merchant's id, registering it (once, across isolates) if needed. */
+async function demoMerchant(
+  env: Bindings,
+  store: Store,
+  nwcUrl: string,
+): Promise<{ merchantId: string; network: string }> {
+  const known = await store.get(DEMO_KEY);
+  if (known !== null) return JSON.parse(known) as { merchantId: string; network: string };
+  const merchantId = newMerchantId();
+  const wallet = unwrap(await merchantStub(env, merchantId).setupWallet({ merchantId, nwcUrl }));
+  const now = Math.floor(Date.now() / 1000);
+  await createMerchant(store, {
+    merchantId,
+    apiKeyHash: hashApiKey(newApiKey()), // settled in-process: nobody needs this key
+    network: wallet.network,
+    walletPubkey: wallet.walletPubkey,
+    capabilities: wallet.capabilities,
+    createdAt: now,
+    updatedAt: now,
+  });
+  const record = { merchantId, network: x402Network(wallet.network) };
+  if (await store.putIfAbsent(DEMO_KEY, JSON.stringify(record))) return record;
+  await merchantStub(env, merchantId).forget(); // another isolate won the race
+  return demoMerchant(env, store, nwcUrl);
+}
+
+/** This facilitator, without HTTP: the demo's resource server calls it directly. */
+function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
+  const request = (paymentPayload: PaymentPayload, paymentRequirements: PaymentRequirements) => ({
+    x402Version: paymentPayload.x402Version,
+    paymentPayload: {
+      x402Version: paymentPayload.x402Version,
+      accepted: paymentPayload.accepted as unknown as Record<string, unknown>,
+      payload: paymentPayload.payload,
+      ...(paymentPayload.extensions ? { extensions: paymentPayload.extensions } : {}),
+    },
+    paymentRequirements,
+  });
+  return {
+    verify: (payload, requirements) => verifyRequest(env, store, request(payload, requirements)),
+    settle: async (payload, requirements) => {
+      const answer = await settleRequest(env, request(payload, requirements));
+      return { ...answer, network: requirements.network };
+    },
+    getSupported: async () => supportedKinds(),
+  } as FacilitatorClient;
+}
+
+function demoInvoices(env: Bindings, store: Store, merchantId: string): InvoiceSource {
+  return {
+    async createInvoice(req) {
+      const issued = unwrap(
+        await merchantStub(env, merchantId).createInvoice({
+          amountMsat: req.amountMsat,
+          expirySecs: req.expirySecs ?? 600,
+          ...(req.description !== undefined ? { description: req.description } : {}),
+        }),
+      );
+      await indexInvoice(store, issued.paymentHash, merchantId, 30 * 86_400);
+      return {
+        invoice: issued.invoice,
+        paymentHash: issued.paymentHash,
+        expiresAt: issued.expiresAt,
+      };
+    },
+  };
+}
+
+async function resourceServer(
+  env: Bindings,
+  store: Store,
+  merchant: { merchantId: string; network: string },
+) {
+  const scheme = new ExactLightningServerScheme({
+    invoices: demoInvoices(env, store, merchant.merchantId),
+    merchantId: merchant.merchantId,
+    description: "ln402 demo: a Satoshi quote",
+  });
+  const network = merchant.network as `${string}:${string}`;
+  const server = new x402ResourceServer(inProcessFacilitator(env, store)).register(network, scheme);
+  const http = new x402HTTPResourceServer(server, {
+    "GET /demo/quote": {
+      accepts: {
+        scheme: "exact",
+        network,
+        price: { asset: "BTC", amount: PRICE_MSAT },
+        payTo: merchant.merchantId,
+      },
+      description: "A Satoshi Nakamoto quote, for 21 sats over Lightning",
+      mimeType: "application/json",
+    },
+  });
+  await http.initialize();
+  return http;
+}
+
+function adapter(c: Context<Env>): HTTPAdapter {
+  return {
+    getHeader: (name) => c.req.header(name),
+    getMethod: () => c.req.method,
+    getPath: () => c.req.path,
+    getUrl: () => c.req.url,
+    getAcceptHeader: () => c.req.header("Accept") ?? "",
+    getUserAgent: () => c.req.header("User-Agent") ?? "",
+  };
+}
+
+demoRoutes.get("/demo/quote", async (c) => {
+  const nwcUrl = c.env.DEMO_NWC_SECRET;
+  if (!nwcUrl)
+    throw new NotFoundError(
+      "The demo is not enabled on this deployment (DEMO_NWC_SECRET is not set).",
+    );
+  const merchant = await demoMerchant(c.env, c.var.store, nwcUrl);
+  let pending = servers.get(merchant.merchantId);
+  if (!pending) {
+    pending = resourceServer(c.env, c.var.store, merchant);
+    servers.set(merchant.merchantId, pending);
+    pending.catch(() => servers.delete(merchant.merchantId));
+  }
+  const http = await pending;
+  const context: HTTPRequestContext = {
+    adapter: adapter(c),
+    path: c.req.path,
+    method: c.req.method,
+    ...(c.req.header("payment-signature")
+      ? { paymentHeader: c.req.header("payment-signature") }
+      : {}),
+  };
+  const result = await http.processHTTPRequest(context);
+  if (result.type === "payment-error") {
+    return c.json(
+      result.response.body ?? {},
+      result.response.status as 402,
+      result.response.headers,
+    );
+  }
+  if (result.type === "no-payment-required")
+    throw new UnavailableError(
+      "demo",
+      "Demo misconfigured",
+      "The demo route should require payment.",
+    );
+  const quote = QUOTES[Math.floor(Math.random() * QUOTES.length)] ?? QUOTES[0];
+  const body = JSON.stringify({
+    quote,
+    author: "Satoshi Nakamoto",
+    paid: `${Number(PRICE_MSAT) / 1000} sats`,
+  });
+  const settled = await http.processSettlement(
+    result.paymentPayload,
+    result.paymentRequirements,
+    result.declaredExtensions,
+    {
+      request: context,
+    },
+  );
+  if (!settled.success) {
+    return c.json(
+      settled.response.body ?? {},
+      settled.response.status as 402,
+      settled.response.headers,
+    );
+  }
+  return c.body(body, 200, { "Content-Type": "application/json", ...settled.headers });
+});
