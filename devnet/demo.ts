@@ -1,0 +1,85 @@
+import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
+import { wrapFetchWithPayment } from "@x402/fetch";
+import { nwcPayer } from "../src/client/wallet.ts";
+import { createLightningX402Client } from "../src/client/x402.ts";
+import { decodeInvoice } from "../src/protocol/bolt11/Bolt11.ts";
+import { weatherServer } from "./resourceServer.ts";
+import { startStack } from "./stack.ts";
+
+/**
+ * `npm run demo`: one paid x402 request end to end, offline, printing each step.
+ * The devnet (relay + wallets) and ln402 (`wrangler dev`) run locally; a resource
+ * server built with @x402/hono uses ln402 as its facilitator; @x402/fetch pays from the
+ * devnet payer with ln402's Lightning client scheme.
+ */
+
+const PRICE_MSAT = 21_000;
+const say = (step: string, detail = "") => console.log(`${step.padEnd(10)} ${detail}`);
+const short = (s: string) => (s.length > 40 ? `${s.slice(0, 24)}…${s.slice(-12)}` : s);
+
+say("start", "devnet relay and wallets, and ln402 under wrangler dev (offline)…");
+const stack = await startStack();
+const payer = nwcPayer(stack.devnet.wallet("payer").connectionString, {
+  allowInsecureRelays: true,
+});
+try {
+  say("devnet", stack.devnet.relayUrl);
+  say("ln402", stack.ln402.url);
+  say("register", `merchant ${stack.merchant.merchantId} (its NWC wallet, checked with get_info)`);
+
+  const app = weatherServer({
+    ln402Url: stack.ln402.url,
+    ...stack.merchant,
+    priceMsat: PRICE_MSAT,
+  });
+  const resource: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const paid = request.headers.has("PAYMENT-SIGNATURE");
+    say(
+      "request",
+      `${request.method} ${new URL(request.url).pathname}${paid ? " with PAYMENT-SIGNATURE" : ""}`,
+    );
+    const response = await app.fetch(request);
+    const offer = response.headers.get("PAYMENT-REQUIRED");
+    if (response.status === 402 && offer) {
+      const accepts = decodePaymentRequiredHeader(offer).accepts[0];
+      const invoice = String(accepts?.extra.invoice ?? "");
+      say("402", `pay ${accepts?.amount} msat on ${accepts?.network}: ${short(invoice)}`);
+    }
+    return response;
+  };
+  const wallet = {
+    async payInvoice(invoice: string) {
+      const decoded = decodeInvoice(invoice);
+      say(
+        "check",
+        `${decoded.amountMsat} msat, ${decoded.network}, expires in ${decoded.expiresAt - Math.floor(Date.now() / 1000)} s, payee ${short(decoded.payeeNodeKey)}`,
+      );
+      const paid = await payer.payInvoice(invoice);
+      say(
+        "pay",
+        `preimage ${short(paid.preimage)} (sha256 = payment hash ${short(decoded.paymentHash)})`,
+      );
+      return paid;
+    },
+  };
+  const merchantBefore = stack.devnet.wallet("merchant").balanceMsat();
+  const response = await wrapFetchWithPayment(
+    resource,
+    createLightningX402Client({ wallet, maxAmountMsat: 100_000 }),
+  )("http://resource.example/weather");
+  const settlement = decodePaymentResponseHeader(response.headers.get("PAYMENT-RESPONSE") ?? "");
+  say(
+    String(response.status),
+    `${await response.text()}  (settled: ${settlement.success}, transaction ${short(settlement.transaction)})`,
+  );
+  const gained = stack.devnet.wallet("merchant").balanceMsat() - merchantBefore;
+  say("balance", `merchant wallet +${gained} msat`);
+  if (response.status !== 200 || gained !== PRICE_MSAT) {
+    console.error("demo failed: expected 200 and the price in the merchant's wallet");
+    process.exitCode = 1;
+  }
+} finally {
+  payer.close();
+  await stack.stop();
+}
