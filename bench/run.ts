@@ -1,3 +1,4 @@
+import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
 
 /**
@@ -6,6 +7,7 @@ import { invoiceBench } from "./invoice.ts";
  * within one run on one machine; they are never asserted in CI.
  */
 const scenarios: Record<string, () => Promise<unknown>> = {
+  facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.
     for (const latencyMs of [0, 20, 50])

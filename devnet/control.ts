@@ -9,7 +9,7 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  * can create wallets, read balances and inject faults:
  *
  *   GET  /                         relay URL and every wallet
- *   POST /wallets                  { name, balanceSats?, methods?, encryptions?, network? } → wallet
+ *   POST /wallets                  { name, balanceSats?, methods?, encryptions?, network?, notifications? } → wallet
  *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
  *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply? }
  *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
@@ -90,6 +90,7 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     if (Array.isArray(body.encryptions))
       options.encryptions = body.encryptions.map(String) as Encryption[];
     if (typeof body.network === "string") options.network = body.network;
+    if (typeof body.notifications === "boolean") options.notifications = body.notifications;
     return send(res, 201, describeWallet(devnet, await devnet.createWallet(body.name, options)));
   }
   if (first === "wallets" && name !== undefined) {

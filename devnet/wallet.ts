@@ -42,6 +42,8 @@ export type WalletOptions = {
   encryptions?: readonly Encryption[];
   /** The network get_info reports (a fault for tests: invoices stay regtest). Default: regtest. */
   network?: string;
+  /** Whether the wallet sends notifications (many real wallets do not). Default: true. */
+  notifications?: boolean;
 };
 
 /** Per-wallet fault injection. */
@@ -104,6 +106,7 @@ export function startWalletService(
   let fixedError: { code: string; message: string } | null = null;
   let noReply = false;
   const requestCounts: Record<string, number> = {};
+  const notifications = options.notifications === false ? [] : NOTIFICATIONS;
 
   const encrypt = (plaintext: string, scheme: Encryption) =>
     scheme === "nip44_v2"
@@ -194,7 +197,7 @@ export function startWalletService(
           block_height: 1,
           block_hash: "0".repeat(64),
           methods,
-          notifications: NOTIFICATIONS,
+          notifications,
         };
       case "get_balance":
         return { balance: ledger.balance(name) };
@@ -246,7 +249,7 @@ export function startWalletService(
   );
 
   const notify = async (n: LedgerNotification) => {
-    if (n.wallet !== name) return;
+    if (n.wallet !== name || notifications.length === 0) return;
     const body = JSON.stringify({ notification_type: n.type, notification: n.transaction });
     for (const scheme of encryptions) {
       const kind = scheme === "nip44_v2" ? 23197 : 23196;
@@ -257,7 +260,7 @@ export function startWalletService(
 
   const infoTags = [
     ["encryption", encryptions.join(" ")],
-    ["notifications", NOTIFICATIONS.join(" ")],
+    ...(notifications.length > 0 ? [["notifications", notifications.join(" ")]] : []),
   ];
   const info = sign(13194, infoTags, methods.join(" "));
   const ready = (async () => {

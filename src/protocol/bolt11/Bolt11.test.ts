@@ -4,7 +4,7 @@ import { bech32, hex } from "@scure/base";
 import bolt11 from "bolt11";
 import { describe, expect, it } from "vitest";
 import type { Bolt11Network, InvoiceFields } from "./Bolt11.ts";
-import { Bolt11Error, decodeInvoice, encodeInvoice } from "./Bolt11.ts";
+import { Bolt11Error, decodeInvoice, encodeInvoice, readInvoice } from "./Bolt11.ts";
 import { SIGNATURE_WORDS, signDigest, signingDigest } from "./Signature.ts";
 import {
   LONG_DESCRIPTION,
@@ -492,3 +492,38 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
   };
 }
+
+describe("readInvoice", () => {
+  it("behavior: reads the same fields as decodeInvoice, without recovering the payee", () => {
+    const key = secp256k1.utils.randomSecretKey();
+    const invoice = encodeInvoice(
+      {
+        network: "regtest",
+        amountMsat: 21_000,
+        timestamp: 1_700_000_000,
+        paymentHash: "11".repeat(32),
+        paymentSecret: "22".repeat(32),
+        description: "read only",
+      },
+      key,
+    );
+    const { payeeNodeKey: _payee, ...fields } = decodeInvoice(invoice);
+    expect(readInvoice(invoice)).toEqual(fields);
+  });
+
+  it("error: still refuses a bad checksum", () => {
+    const invoice = encodeInvoice(
+      {
+        network: "regtest",
+        amountMsat: 1_000,
+        timestamp: 1_700_000_000,
+        paymentHash: "11".repeat(32),
+        paymentSecret: "22".repeat(32),
+        description: "",
+      },
+      secp256k1.utils.randomSecretKey(),
+    );
+    const typo = `${invoice.slice(0, 20)}${invoice[20] === "q" ? "p" : "q"}${invoice.slice(21)}`;
+    expect(() => readInvoice(typo)).toThrow(Bolt11Error);
+  });
+});

@@ -87,6 +87,26 @@ const PAYMENT_SECRET_BITS: readonly number[] = [14, 15];
 
 /** Decodes and verifies a BOLT11 invoice; throws Bolt11Error. */
 export function decodeInvoice(invoice: string): DecodedInvoice {
+  const { fields, signed } = parse(invoice);
+  const payeeNodeKey = verifyPayee(
+    signingDigest(signed.hrp, signed.unsigned),
+    signed.signature,
+    signed.nodeKey,
+  );
+  return { ...fields, payeeNodeKey };
+}
+
+/**
+ * Reads an invoice's fields (checksum included) WITHOUT verifying its signature, so
+ * the payee is unknown. Only for an invoice that is then matched, string for string,
+ * against invoices one issued and verified earlier (ln402's invoice book): the match
+ * is the proof, and skipping the ECDSA recovery keeps hot paths cheap.
+ */
+export function readInvoice(invoice: string): Omit<DecodedInvoice, "payeeNodeKey"> {
+  return parse(invoice).fields;
+}
+
+function parse(invoice: string) {
   const { hrp, words } = readBech32(invoice);
   const { network, amountMsat } = parseHrp(hrp);
   if (words.length < TIMESTAMP_WORDS + SIGNATURE_WORDS) {
@@ -96,11 +116,6 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
   // 35 bits always fit in a safe integer.
   const timestamp = wordsToInt(unsigned.slice(0, TIMESTAMP_WORDS)) ?? 0;
   const fields = readFields(unsigned.slice(TIMESTAMP_WORDS));
-  const payeeNodeKey = verifyPayee(
-    signingDigest(hrp, unsigned),
-    words.slice(-SIGNATURE_WORDS),
-    fields.nodeKey,
-  );
   if (fields.paymentHash === null) {
     throw new Bolt11Error("missing-field", "Invoice has no 256-bit `p` (payment hash) field.");
   }
@@ -110,19 +125,21 @@ export function decodeInvoice(invoice: string): DecodedInvoice {
     throw new Bolt11Error("malformed", `Invoice expiry ${expirySecs}s is out of range.`);
   }
   return {
-    invoice: invoice.toLowerCase(),
-    network,
-    amountMsat,
-    timestamp,
-    expirySecs,
-    expiresAt,
-    paymentHash: fields.paymentHash,
-    paymentSecret: fields.paymentSecret,
-    description: fields.description,
-    descriptionHash: fields.descriptionHash,
-    payeeNodeKey,
-    minFinalCltvExpiry: fields.minFinalCltvExpiry ?? DEFAULT_MIN_FINAL_CLTV_EXPIRY,
-    featureBits: fields.featureBits ?? [],
+    signed: { hrp, unsigned, signature: words.slice(-SIGNATURE_WORDS), nodeKey: fields.nodeKey },
+    fields: {
+      invoice: invoice.toLowerCase(),
+      network,
+      amountMsat,
+      timestamp,
+      expirySecs,
+      expiresAt,
+      paymentHash: fields.paymentHash,
+      paymentSecret: fields.paymentSecret,
+      description: fields.description,
+      descriptionHash: fields.descriptionHash,
+      minFinalCltvExpiry: fields.minFinalCltvExpiry ?? DEFAULT_MIN_FINAL_CLTV_EXPIRY,
+      featureBits: fields.featureBits ?? [],
+    },
   };
 }
 
