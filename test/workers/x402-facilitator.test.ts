@@ -48,7 +48,7 @@ async function requirementsFor(who: { merchantId: string }, amountMsat = 21_000)
   const issued = (await res.json()) as { invoice: string; paymentHash: string };
   return {
     scheme: "exact",
-    network: REGTEST,
+    network: REGTEST as string,
     amount: String(amountMsat),
     asset: "BTC",
     payTo: who.merchantId,

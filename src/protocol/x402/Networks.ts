@@ -5,7 +5,7 @@ import type { Bolt11Network } from "../bolt11/Bolt11.ts";
  * hash>` (DESIGN §3). Legacy `lightning:<network>` ids from early integrations are
  * accepted on input and never produced.
  */
-export const X402_NETWORKS: Readonly<Record<Bolt11Network, string>> = Object.freeze({
+export const X402_NETWORKS: Readonly<Record<Bolt11Network, `bip122:${string}`>> = Object.freeze({
   mainnet: "bip122:000000000019d6689c085ae165831e93",
   testnet: "bip122:000000000933ea01ad0ee984209779ba",
   signet: "bip122:00000008819873e925422c1ff0f99f7c",
@@ -25,6 +25,6 @@ export function lightningNetwork(id: string): Bolt11Network | null {
 }
 
 /** The canonical x402 (CAIP-2) id of a Lightning network. */
-export function x402Network(network: Bolt11Network): string {
+export function x402Network(network: Bolt11Network): `bip122:${string}` {
   return X402_NETWORKS[network];
 }
