@@ -11,6 +11,7 @@ import { decodeInvoice } from "../../src/protocol/bolt11/Bolt11.ts";
 import { createStore } from "../../src/store/index.ts";
 import worker from "../../src/worker/index.ts";
 import { devnet, uniqueName } from "./devnet.ts";
+import { BASE, freshClientIp, post } from "./http.ts";
 
 /**
  * Merchants and invoices end to end inside workerd: the Worker and its MerchantDO
@@ -18,7 +19,6 @@ import { devnet, uniqueName } from "./devnet.ts";
  * @getalby/sdk's NWCClient (independent NWC software) from the devnet payer.
  */
 
-const BASE = "https://ln402.test";
 const payers: NWCClient[] = [];
 
 afterEach(async () => {
@@ -36,26 +36,10 @@ type Problem = {
   [k: string]: unknown;
 };
 
-async function post(
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": "203.0.113.7", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
 async function register(
   nwcUrl: string,
 ): Promise<{ merchantId: string; apiKey: string; body: Record<string, unknown> }> {
-  const res = await post(
-    "/register",
-    { nwcUrl },
-    { "CF-Connecting-IP": `198.51.100.${Math.floor(Math.random() * 250)}` },
-  );
+  const res = await post("/register", { nwcUrl }, { "CF-Connecting-IP": freshClientIp() });
   const body = (await res.json()) as Record<string, unknown>;
   expect(res.status, JSON.stringify(body)).toBe(201);
   return { merchantId: String(body.merchantId), apiKey: String(body.apiKey), body };

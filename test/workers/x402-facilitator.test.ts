@@ -5,13 +5,13 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeInvoice } from "../../src/protocol/bolt11/Bolt11.ts";
 import { X402_NETWORKS } from "../../src/protocol/x402/Networks.ts";
+import { BASE, freshClientIp, post } from "./http.ts";
 
 /**
  * The x402 facilitator endpoints inside workerd, with real invoices from the devnet
  * merchant wallet paid by @getalby/sdk's NWCClient from the devnet payer.
  */
 
-const BASE = "https://ln402.test";
 const REGTEST = X402_NETWORKS.regtest;
 let payer: NWCClient;
 let merchant: { merchantId: string; apiKey: string };
@@ -19,24 +19,8 @@ let other: { merchantId: string; apiKey: string };
 
 type Json = Record<string, unknown>;
 
-async function post(
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<Response> {
-  return SELF.fetch(`${BASE}${path}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", "CF-Connecting-IP": "203.0.113.40", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
 async function register(nwcUrl: string) {
-  const res = await post(
-    "/register",
-    { nwcUrl },
-    { "CF-Connecting-IP": `198.51.100.${Math.floor(Math.random() * 200) + 1}` },
-  );
+  const res = await post("/register", { nwcUrl }, { "CF-Connecting-IP": freshClientIp() });
   expect(res.status).toBe(201);
   return (await res.json()) as { merchantId: string; apiKey: string };
 }

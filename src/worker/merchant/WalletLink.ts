@@ -20,6 +20,17 @@ export type LinkDeps = {
   onConnected(client: NwcClient, isReconnect: boolean): void;
 };
 
+function initialState(): Omit<LinkStatus, "connected"> {
+  return {
+    since: null,
+    lastPingAt: null,
+    lastPingMs: null,
+    reconnects: 0,
+    lastError: null,
+    retryAt: null,
+  };
+}
+
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
@@ -36,14 +47,7 @@ export class WalletLink {
   private opening: Promise<NwcClient> | null = null;
   private everConnected = false;
   private failures = 0;
-  private state: Omit<LinkStatus, "connected"> = {
-    since: null,
-    lastPingAt: null,
-    lastPingMs: null,
-    reconnects: 0,
-    lastError: null,
-    retryAt: null,
-  };
+  private state = initialState();
 
   constructor(deps: LinkDeps) {
     this.deps = deps;
@@ -97,14 +101,7 @@ export class WalletLink {
   reset(): void {
     this.failures = 0;
     this.everConnected = false;
-    this.state = {
-      since: null,
-      lastPingAt: null,
-      lastPingMs: null,
-      reconnects: 0,
-      lastError: null,
-      retryAt: null,
-    };
+    this.state = initialState();
   }
 
   /** Closes the socket (idle, removal, or a failed ping). */
