@@ -1,0 +1,190 @@
+/**
+ * ln402's own MPP server core (draft-httpauth-payment-00): issue HMAC-bound challenges,
+ * check the credential a paid retry carries, and attach the receipt. Mirrors the shape
+ * of mppx's `mppx.charge(route)(request)` without importing mppx (whose server build
+ * pulls ~900 KiB into a Worker).
+ */
+import * as Challenge from "../protocol/mpp/Challenge.ts";
+import * as Credential from "../protocol/mpp/Credential.ts";
+import type { PaymentProblem } from "../protocol/mpp/Problems.ts";
+import * as Problems from "../protocol/mpp/Problems.ts";
+import * as Receipt from "../protocol/mpp/Receipt.ts";
+
+/** What a route charges: `amount` in sats, as a decimal string (draft-lightning-charge-00 §request). */
+export type ChargeRoute = {
+  intent: "charge";
+  amount: string;
+  currency?: "sat";
+  description?: string;
+};
+
+/** A method's verdict on a credential: an expected outcome, not an exception. */
+export type VerifyResult =
+  | { ok: true; receipt: Receipt.Receipt }
+  | { ok: false; problem: PaymentProblem };
+
+/** A payment method the server core can offer and verify (e.g. `lightningChargeServer`). */
+export interface LightningServerMethod {
+  readonly name: string;
+  readonly intent: "charge";
+  /** The challenge `request` for a route; may mint an invoice. */
+  createRequest(
+    route: Required<Pick<ChargeRoute, "amount" | "currency">> & {
+      description?: string;
+    },
+  ): Promise<Record<string, unknown>>;
+  /**
+   * Verifies a credential whose challenge this server issued for this route. The method
+   * judges expiry itself: draft-lightning-charge-00 makes it min(expires, invoice expiry),
+   * and a credential it already accepted is answered again from its cache.
+   */
+  verify(args: { credential: Credential.Credential; nowMs: number }): Promise<VerifyResult>;
+}
+
+/** Options of `createPaymentHandler`. */
+export type PaymentHandlerOptions = {
+  /** HMAC key of challenge ids; at least 32 bytes (UTF-8). */
+  secretKey: string;
+  realm: string;
+  methods: LightningServerMethod[];
+  /** Challenge lifetime, default 300 s. */
+  expiresInSecs?: number;
+  /** Clock (ms), injectable for tests. */
+  now?: () => number;
+};
+
+/** The outcome of `handle`: a 402 (or 400) to send, or a paid request to serve. */
+export type HandleResult =
+  | { status: 402; challenge: Response }
+  | { status: 200; receipt: Receipt.Receipt; withReceipt(response: Response): Response };
+
+/** A handler that guards routes with Payment challenges. */
+export type PaymentHandler = {
+  handle(request: Request, route: ChargeRoute): Promise<HandleResult>;
+};
+
+const MIN_SECRET_BYTES = 32;
+
+/** Builds the MPP server core; throws when the secret key is shorter than 32 bytes. */
+export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHandler {
+  const { secretKey, realm, methods } = options;
+  if (new TextEncoder().encode(secretKey).length < MIN_SECRET_BYTES) {
+    throw new RangeError(
+      `secretKey must be at least ${MIN_SECRET_BYTES} bytes; generate one with \`openssl rand -base64 32\``,
+    );
+  }
+  if (methods.length === 0) throw new RangeError("createPaymentHandler needs at least one method");
+  const now = options.now ?? Date.now;
+  const lifetimeMs = (options.expiresInSecs ?? 300) * 1000;
+
+  async function issue(route: ChargeRoute): Promise<Challenge.Challenge[]> {
+    const expires = new Date(now() + lifetimeMs).toISOString();
+    const priced = { amount: route.amount, currency: route.currency ?? "sat" } as const;
+    const offered = methods.filter((m) => m.intent === route.intent);
+    return Promise.all(
+      offered.map(async (method) => {
+        const request = await method.createRequest({ ...priced, description: route.description });
+        return Challenge.from({
+          secretKey,
+          realm,
+          method: method.name,
+          intent: method.intent,
+          request,
+          expires,
+          ...(route.description !== undefined && { description: route.description }),
+        });
+      }),
+    );
+  }
+
+  /** Every non-2xx answer carries fresh challenges (§errors) and must not be cached. */
+  async function reject(route: ChargeRoute, problem: PaymentProblem): Promise<HandleResult> {
+    const challenges = await issue(route);
+    const headers = new Headers({
+      "Cache-Control": "no-store",
+      "Content-Type": "application/problem+json",
+    });
+    for (const c of challenges) headers.append("WWW-Authenticate", Challenge.serialize(c));
+    const body = { ...problem.toJSON(), challengeId: challenges[0]?.id };
+    const response = new Response(JSON.stringify(body), { status: problem.status, headers });
+    return { status: 402, challenge: response };
+  }
+
+  return {
+    async handle(request, route) {
+      validateRoute(route);
+      const authorization = request.headers.get("Authorization");
+      if (!authorization || !/(^|,)\s*payment\s/i.test(authorization)) {
+        const detail = `Payment is required${route.description ? ` (${route.description})` : ""}: pay one of the challenges in WWW-Authenticate and retry with its credential.`;
+        return reject(route, Problems.paymentRequired(detail));
+      }
+      let credential: Credential.Credential;
+      try {
+        credential = Credential.parse(authorization);
+      } catch (err) {
+        if (err instanceof Problems.PaymentProblem) return reject(route, err);
+        throw err;
+      }
+      const echo = credential.challenge;
+      const method = methods.find((m) => m.name === echo.method && m.intent === echo.intent);
+      if (!method || echo.intent !== route.intent) {
+        const detail = `Payment method "${echo.method}/${echo.intent}" is not offered here; pay one of the challenges in WWW-Authenticate.`;
+        return reject(route, Problems.methodUnsupported(detail));
+      }
+      // §challenge id binding: the HMAC proves we issued exactly this challenge.
+      if (echo.realm !== realm || !Challenge.verify(echo, secretKey)) {
+        return reject(
+          route,
+          Problems.invalidChallenge(
+            "The echoed challenge was not issued by this server (its id does not match its contents); pay the fresh challenge.",
+          ),
+        );
+      }
+      // Issued by us, but perhaps for a cheaper route: the echoed price must be this route's.
+      const currency = route.currency ?? "sat";
+      if (echo.request.amount !== route.amount || echo.request.currency !== currency) {
+        return reject(
+          route,
+          Problems.invalidChallenge(
+            `The echoed challenge is for ${String(echo.request.amount)} ${String(echo.request.currency)}, but this route costs ${route.amount} ${currency}; pay the fresh challenge.`,
+          ),
+        );
+      }
+      // Fail closed without `expires` (as mppx): an unbounded challenge could be paid forever.
+      if (echo.expires === undefined) {
+        return reject(route, Problems.invalidChallenge("The echoed challenge has no expires."));
+      }
+      const verdict = await method.verify({ credential, nowMs: now() });
+      if (!verdict.ok) return reject(route, verdict.problem);
+      const receipt = verdict.receipt;
+      return {
+        status: 200,
+        receipt,
+        withReceipt: (response) => withReceipt(response, receipt),
+      };
+    },
+  };
+}
+
+/** Copies `response` with the `Payment-Receipt` header; a paid answer is private to its payer. */
+export function withReceipt(response: Response, receipt: Receipt.Receipt): Response {
+  const headers = new Headers(response.headers);
+  headers.set("Payment-Receipt", Receipt.serialize(receipt));
+  const cache = headers.get("Cache-Control");
+  if (!cache) headers.set("Cache-Control", "private");
+  else if (!/\b(private|no-store)\b/i.test(cache))
+    headers.set("Cache-Control", `${cache}, private`);
+  return new Response(response.body, {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+function validateRoute(route: ChargeRoute): void {
+  if (!/^[1-9]\d{0,15}$/.test(route.amount)) {
+    throw new RangeError(
+      `route amount must be a positive whole number of sats; got "${route.amount}"`,
+    );
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * The problem types of the Payment HTTP authentication scheme (draft-httpauth-payment-00
+ * §errors) and of its Lightning method (draft-lightning-charge-00 §errors), as ln402
+ * `ProblemError`s so the app renders them like every other problem.
+ */
+import { ProblemError, type ProblemInit } from "../Errors.ts";
+
+/** Base URI of the core problem types. */
+export const PROBLEM_TYPE_BASE = "https://paymentauth.org/problems/";
+/** Base URI of the Lightning method's problem types. */
+export const LIGHTNING_PROBLEM_TYPE_BASE = "https://paymentauth.org/problems/lightning/";
+
+/** A problem a Payment-authenticated resource answers with; the server adds a fresh challenge. */
+export class PaymentProblem extends ProblemError {
+  constructor(status: number, type: string, title: string, detail: string, init?: ProblemInit) {
+    super(status, type, title, detail, init);
+    this.name = "PaymentProblem";
+  }
+}
+
+function core(name: string, title: string, status = 402) {
+  return (detail: string, init?: ProblemInit) =>
+    new PaymentProblem(status, PROBLEM_TYPE_BASE + name, title, detail, init);
+}
+
+function lightning(name: string, title: string) {
+  return (detail: string, init?: ProblemInit) =>
+    new PaymentProblem(402, LIGHTNING_PROBLEM_TYPE_BASE + name, title, detail, init);
+}
+
+/** No credential was sent: pay one of the challenges. */
+export const paymentRequired = core("payment-required", "Payment Required");
+/** The payment was smaller than the route's price. */
+export const paymentInsufficient = core("payment-insufficient", "Payment Insufficient");
+/** The challenge (or its invoice) expired before the credential arrived. */
+export const paymentExpired = core("payment-expired", "Payment Expired");
+/** The credential was well-formed but the payment does not check out. */
+export const verificationFailed = core("verification-failed", "Verification Failed");
+/** The credential names a method/intent this server does not offer (400). */
+export const methodUnsupported = core("method-unsupported", "Method Unsupported", 400);
+/** The Authorization header is not a readable Payment credential. */
+export const malformedCredential = core("malformed-credential", "Malformed Credential");
+/** The echoed challenge was not issued by this server, or not for this route. */
+export const invalidChallenge = core("invalid-challenge", "Invalid Challenge");
+
+/** The Lightning payload is not `{ preimage: <64 lowercase hex> }`. */
+export const lightningMalformedCredential = lightning(
+  "malformed-credential",
+  "Malformed Lightning Credential",
+);
+/** The challenge's invoice is not one this server knows. */
+export const unknownChallenge = lightning("unknown-challenge", "Unknown Challenge");
+/** sha256(preimage) is not the invoice's payment hash. */
+export const invalidPreimage = lightning("invalid-preimage", "Invalid Preimage");
+/** The invoice expired before the credential arrived. */
+export const expiredInvoice = lightning("expired-invoice", "Expired Invoice");
