@@ -1,0 +1,101 @@
+import {
+  array,
+  count,
+  hex,
+  type Infer,
+  object,
+  oneOf,
+  optional,
+  required,
+  string,
+} from "../../protocol/Schema.ts";
+
+/*
+ * The durable shape of a Lightning session (draft-lightning-session-00 §Session State)
+ * and of its refund record, as stored in a `Store`. Amounts are msat; times are unix ms.
+ * Values are parsed with a schema on every read: the store may be shared and outlive
+ * this code's version, so a stored value is not trusted to have the right shape.
+ */
+
+/** Store key of a session's state. */
+export const sessionKey = (sessionId: string): string => `mpp:session:${sessionId}`;
+/** Store key that marks a payment hash consumed (shared with the charge intent). */
+export const consumedKey = (paymentHash: string): string => `mpp:consumed:${paymentHash}`;
+/** Store key of a session's refund record (written before the refund is paid). */
+export const refundKey = (sessionId: string): string => `mpp:refund:${sessionId}`;
+/** Store key of the index of open sessions, scanned by `Sessions.closeIdle`. */
+export const ACTIVE_KEY = "mpp:sessions:active";
+
+/** Why a session was closed. */
+export type CloseReason = "client" | "idle";
+
+/** Schema of a stored session; `version` grows by one with every write. */
+export const SessionStateSchema = object({
+  version: required("version", count),
+  sessionId: required("sessionId", hex(64)),
+  status: required("status", oneOf(["open", "closed"])),
+  depositMsat: required("depositMsat", count),
+  topUpMsat: required("topUpMsat", count),
+  spentMsat: required("spentMsat", count),
+  units: required("units", count),
+  amountPerUnitMsat: required("amountPerUnitMsat", count),
+  returnInvoice: required("returnInvoice", string(4_000)),
+  idleTimeoutSecs: required("idleTimeoutSecs", count),
+  openedAt: required("openedAt", count),
+  lastActivityAt: required("lastActivityAt", count),
+  closedAt: optional("closedAt", count),
+  closeReason: optional("closeReason", oneOf<CloseReason>(["client", "idle"])),
+  /** Fixed when the session closes: deposit + top-ups − spent. */
+  refundMsat: optional("refundMsat", count),
+});
+
+/** A session as stored. */
+export type SessionState = Infer<typeof SessionStateSchema>;
+
+/** Schema of a refund record: `pending` until the one payment attempt has an outcome. */
+export const RefundRecordSchema = object({
+  status: required("status", oneOf(["pending", "succeeded", "failed"])),
+  refundMsat: required("refundMsat", count),
+  attemptedAt: required("attemptedAt", count),
+  preimage: optional("preimage", hex(64)),
+  /** The provider's error code when the payment failed (never a stack trace). */
+  error: optional("error", string(200)),
+});
+
+/** A refund record as stored. */
+export type RefundRecord = Infer<typeof RefundRecordSchema>;
+
+/** Schema of the open-session index (ids only; deadlines live in each session). */
+export const ActiveIndexSchema = array(hex(64), 1_000_000);
+
+/** Parses a stored JSON value with `schema`; throws when the store holds something else. */
+export function parseStored<T>(
+  raw: string,
+  schema: (value: unknown, path: string) => T,
+  key: string,
+): T {
+  return schema(JSON.parse(raw), key);
+}
+
+/** The unspent balance of a session in msat. */
+export function balanceOf(state: SessionState): number {
+  return state.depositMsat + state.topUpMsat - state.spentMsat;
+}
+
+/** When an open session becomes idle (unix ms), per draft-lightning-session-00 §Server-Initiated Close. */
+export function idleDeadline(state: SessionState): number {
+  return state.lastActivityAt + state.idleTimeoutSecs * 1000;
+}
+
+/** A session as stored, with its balance. */
+export type SessionView = SessionState & { balanceMsat: number };
+
+/** The session with its balance computed. */
+export function view(state: SessionState): SessionView {
+  return { ...state, balanceMsat: balanceOf(state) };
+}
+
+/** The next version of `s`, with activity recorded at `now` (never moving backwards). */
+export function bump(s: SessionState, now: number): SessionState {
+  return { ...s, version: s.version + 1, lastActivityAt: Math.max(now, s.lastActivityAt) };
+}
