@@ -1,0 +1,121 @@
+import { randomBytes } from "node:crypto";
+import { Sessions } from "../src/mpp/session/Sessions.ts";
+import { readEvents, serve } from "../src/mpp/session/sse.ts";
+import { MockLightningNetwork, MockLightningProvider } from "../src/providers/mock.ts";
+import { MemoryStore } from "../src/store/MemoryStore.ts";
+import { percentile, printTable, timed, writeResult } from "./harness.ts";
+
+/**
+ * `session-stream`: N SSE events through `serve()` with per-event billing (a deduct
+ * against the session store before each event) vs the same generator streamed
+ * unmetered, alternating runs in one process. Reports throughput ratio and the
+ * per-event overhead.
+ */
+
+async function* chunks(count: number): AsyncGenerator<string> {
+  for (let i = 0; i < count; i++) yield `token ${i}`;
+}
+
+/** The same framing without billing: what a stream costs with no payments at all. */
+function unmetered(count: number): Response {
+  const encoder = new TextEncoder();
+  const source = chunks(count);
+  const body = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const next = await source.next();
+        if (next.done) {
+          controller.enqueue(encoder.encode("data: [DONE]\n\n"));
+          controller.close();
+        } else controller.enqueue(encoder.encode(`data: ${next.value}\n\n`));
+      },
+    },
+    { highWaterMark: 0 },
+  );
+  return new Response(body, { headers: { "Content-Type": "text/event-stream" } });
+}
+
+async function drain(response: Response): Promise<number> {
+  let events = 0;
+  if (!response.body) return 0;
+  for await (const event of readEvents(response.body)) {
+    if (event.event === "message" && event.data !== "[DONE]") events++;
+  }
+  return events;
+}
+
+/** Runs the session-stream scenario. */
+export async function sessionStreamBench(options: { events: number; rounds: number }) {
+  const mockNetwork = new MockLightningNetwork();
+  const merchant = new MockLightningProvider({ mockNetwork });
+  const payer = new MockLightningProvider({ mockNetwork });
+  const unit = 1_000;
+  const timings = { metered: [] as number[], unmetered: [] as number[] };
+  for (let round = 0; round < options.rounds; round++) {
+    const sessions = new Sessions({ store: new MemoryStore(), provider: merchant });
+    const sessionId = randomBytes(32).toString("hex");
+    const refundTo = await payer.createInvoice({ amountMsat: 0, expirySecs: 86_400 });
+    await sessions.open({
+      sessionId,
+      depositMsat: options.events * unit,
+      returnInvoice: refundTo.invoice,
+      amountPerUnitMsat: unit,
+      idleTimeoutSecs: 300,
+    });
+    let billed = 0;
+    timings.metered.push(
+      await timed(async () => {
+        billed = await drain(
+          serve({ sessions, sessionId, amountPerUnitMsat: unit, generate: chunks(options.events) }),
+        );
+      }),
+    );
+    if (billed !== options.events)
+      throw new Error(`metered stream delivered ${billed} of ${options.events}`);
+    let plain = 0;
+    timings.unmetered.push(
+      await timed(async () => {
+        plain = await drain(unmetered(options.events));
+      }),
+    );
+    if (plain !== options.events) throw new Error(`unmetered stream delivered ${plain}`);
+  }
+  const p50 = {
+    metered: percentile(timings.metered, 50),
+    unmetered: percentile(timings.unmetered, 50),
+  };
+  const throughput = {
+    metered: options.events / (p50.metered / 1000),
+    unmetered: options.events / (p50.unmetered / 1000),
+  };
+  const ratio = throughput.metered / throughput.unmetered;
+  const overheadUs = ((p50.metered - p50.unmetered) / options.events) * 1000;
+  printTable([
+    {
+      stream: "metered (serve)",
+      events: options.events,
+      "p50 ms": p50.metered,
+      "events/s": throughput.metered,
+    },
+    {
+      stream: "unmetered",
+      events: options.events,
+      "p50 ms": p50.unmetered,
+      "events/s": throughput.unmetered,
+    },
+  ]);
+  console.log(
+    `throughput ratio ${ratio.toFixed(2)} (target ≥ 0.8); billing overhead ${overheadUs.toFixed(1)} µs per event`,
+  );
+  const result = {
+    scenario: "session-stream",
+    at: new Date().toISOString(),
+    options,
+    p50,
+    throughput,
+    ratio,
+    overheadUs,
+  };
+  console.log(`written ${writeResult("session-stream", result)}`);
+  return result;
+}
