@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
+import { Hono } from "hono";
+import { startDevnet } from "../devnet/index.ts";
+import { lightningChargeServer } from "../src/mpp/charge.ts";
+import { lightningChargeClient } from "../src/mpp/chargeClient.ts";
+import { createPaymentFetch } from "../src/mpp/fetch.ts";
+import { createPaymentHandler } from "../src/mpp/server.ts";
 import { Sessions } from "../src/mpp/session/Sessions.ts";
 import { readEvents, serve } from "../src/mpp/session/sse.ts";
 import { MockLightningNetwork, MockLightningProvider } from "../src/providers/mock.ts";
+import { NwcLightningProvider } from "../src/providers/nwc.ts";
 import { MemoryStore } from "../src/store/MemoryStore.ts";
 import { percentile, printTable, timed, writeResult } from "./harness.ts";
 
@@ -118,4 +125,69 @@ export async function sessionStreamBench(options: { events: number; rounds: numb
   };
   console.log(`written ${writeResult("session-stream", result)}`);
   return result;
+}
+
+/**
+ * `charge`: one paid request end to end — 402 challenge → client decodes and pays the
+ * invoice over NWC (devnet) → credential → 200 with a receipt — through ln402's MPP
+ * handler and the lightning/charge client; p50 and p95 over `requests` sequential runs.
+ */
+export async function chargeBench(options: { requests: number }) {
+  const devnet = await startDevnet({
+    upstash: false,
+    wallets: { merchant: {}, payer: { balanceSats: 1_000_000 } },
+  });
+  const merchant = new NwcLightningProvider({
+    connectionString: devnet.wallet("merchant").connectionString,
+    allowInsecureRelays: true,
+  });
+  const payer = new NwcLightningProvider({
+    connectionString: devnet.wallet("payer").connectionString,
+    allowInsecureRelays: true,
+  });
+  try {
+    const payments = createPaymentHandler({
+      secretKey: randomBytes(32).toString("hex"),
+      realm: "bench.example",
+      methods: [lightningChargeServer({ provider: merchant, network: "regtest" })],
+    });
+    const app = new Hono();
+    app.get("/paid", async (c) => {
+      const result = await payments.handle(c.req.raw, { intent: "charge", amount: "21" });
+      return result.status === 402 ? result.challenge : result.withReceipt(c.json({ ok: true }));
+    });
+    const pay = createPaymentFetch({
+      methods: [lightningChargeClient(payer, { network: "regtest", maxAmountSats: 100 })],
+      fetch: async (request) => app.fetch(request),
+    });
+    const once = async () => {
+      const res = await pay("http://bench.example/paid");
+      if (res.status !== 200 || !res.headers.get("Payment-Receipt"))
+        throw new Error(`charge failed: ${res.status}`);
+      await res.arrayBuffer();
+    };
+    for (let i = 0; i < 5; i++) await once(); // warm: both NWC connections open
+    const samples: number[] = [];
+    for (let i = 0; i < options.requests; i++) samples.push(await timed(once));
+    const summary = {
+      n: samples.length,
+      p50: percentile(samples, 50),
+      p95: percentile(samples, 95),
+    };
+    printTable([
+      {
+        scenario: "charge (402 → pay → 200)",
+        requests: summary.n,
+        "p50 ms": summary.p50,
+        "p95 ms": summary.p95,
+      },
+    ]);
+    const result = { scenario: "charge", at: new Date().toISOString(), summary };
+    console.log(`written ${writeResult("charge", result)}`);
+    return result;
+  } finally {
+    merchant.close();
+    payer.close();
+    await devnet.stop();
+  }
 }

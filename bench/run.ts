@@ -1,6 +1,6 @@
 import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
-import { sessionStreamBench } from "./mpp.ts";
+import { chargeBench, sessionStreamBench } from "./mpp.ts";
 
 /**
  * `npm run bench [-- scenario…]`: runs the named scenarios (all by default). Each
@@ -8,6 +8,7 @@ import { sessionStreamBench } from "./mpp.ts";
  * within one run on one machine; they are never asserted in CI.
  */
 const scenarios: Record<string, () => Promise<unknown>> = {
+  charge: () => chargeBench({ requests: 100 }),
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {

@@ -2,6 +2,8 @@
  * `ln402/client`: paying clients. An x402 client scheme for Lightning that checks
  * every invoice before paying, and wallets to pay with.
  */
+
+export * from "../mpp/clients.ts";
 export { type LightningPayer, type NwcPayer, type NwcPayerOptions, nwcPayer } from "./wallet.ts";
 export {
   createLightningX402Client,

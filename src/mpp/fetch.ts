@@ -9,7 +9,12 @@ import * as Challenge from "../protocol/mpp/Challenge.ts";
 export interface PaymentClientMethod {
   readonly name: string;
   readonly intent: string;
-  createCredential(args: { challenge: Challenge.Challenge }): Promise<string>;
+  createCredential(args: { challenge: Challenge.Challenge; request?: Request }): Promise<string>;
+  /**
+   * A credential to send up front, before any 402 (e.g. a session's bearer credential,
+   * draft-lightning-session-00 §bearer); null when the method has none for `url`.
+   */
+  authorization?(url: string): string | null;
 }
 
 /** Options of `createPaymentFetch`. */
@@ -26,6 +31,15 @@ export function createPaymentFetch(
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   return async (input, init) => {
     const request = new Request(input, init);
+    if (!request.headers.has("Authorization")) {
+      for (const method of options.methods) {
+        const upFront = method.authorization?.(request.url);
+        if (upFront) {
+          request.headers.set("Authorization", upFront);
+          break;
+        }
+      }
+    }
     // Keep an unread copy: the first attempt consumes the body.
     const retry = request.clone();
     const response = await send(request);
@@ -40,7 +54,7 @@ export function createPaymentFetch(
         (m) => m.name === challenge.method && m.intent === challenge.intent,
       );
       if (!method) continue;
-      const authorization = await method.createCredential({ challenge });
+      const authorization = await method.createCredential({ challenge, request: retry });
       retry.headers.set("Authorization", authorization);
       await response.body?.cancel();
       return send(retry);

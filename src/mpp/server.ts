@@ -18,21 +18,49 @@ export type ChargeRoute = {
   description?: string;
 };
 
-/** A method's verdict on a credential: an expected outcome, not an exception. */
+/**
+ * A route sold by prepaid session (draft-lightning-session-00 §request): `amount` is sats
+ * per unit; the rest override the session method's defaults.
+ */
+export type SessionRoute = {
+  intent: "session";
+  amount: string;
+  currency?: "sat";
+  description?: string;
+  unitType?: string;
+  /** Deposit in sats (decimal string). */
+  depositAmount?: string;
+  /** Idle timeout in seconds. */
+  idleTimeout?: number;
+};
+
+/** Any route a `PaymentHandler` guards. */
+export type PaymentRoute = ChargeRoute | SessionRoute;
+
+/** What `createRequest` is given: the route's price and, for sessions, its terms. */
+export type RouteTerms = {
+  amount: string;
+  currency: "sat";
+  description?: string;
+  unitType?: string;
+  depositAmount?: string;
+  idleTimeout?: number;
+};
+
+/**
+ * A method's verdict on a credential: an expected outcome, not an exception. `body` marks
+ * a management answer (session open/topUp/close) sent instead of running the route.
+ */
 export type VerifyResult =
-  | { ok: true; receipt: Receipt.Receipt }
+  | { ok: true; receipt: Receipt.Receipt; body?: Record<string, unknown> }
   | { ok: false; problem: PaymentProblem };
 
 /** A payment method the server core can offer and verify (e.g. `lightningChargeServer`). */
 export interface LightningServerMethod {
   readonly name: string;
-  readonly intent: "charge";
+  readonly intent: "charge" | "session";
   /** The challenge `request` for a route; may mint an invoice. */
-  createRequest(
-    route: Required<Pick<ChargeRoute, "amount" | "currency">> & {
-      description?: string;
-    },
-  ): Promise<Record<string, unknown>>;
+  createRequest(route: RouteTerms): Promise<Record<string, unknown>>;
   /**
    * Verifies a credential whose challenge this server issued for this route. The method
    * judges expiry itself: draft-lightning-charge-00 makes it min(expires, invoice expiry),
@@ -56,11 +84,17 @@ export type PaymentHandlerOptions = {
 /** The outcome of `handle`: a 402 (or 400) to send, or a paid request to serve. */
 export type HandleResult =
   | { status: 402; challenge: Response }
-  | { status: 200; receipt: Receipt.Receipt; withReceipt(response: Response): Response };
+  | {
+      status: 200;
+      receipt: Receipt.Receipt;
+      /** A management answer (session open/topUp/close) to send as is; null: serve the route. */
+      management: Response | null;
+      withReceipt(response: Response): Response;
+    };
 
 /** A handler that guards routes with Payment challenges. */
 export type PaymentHandler = {
-  handle(request: Request, route: ChargeRoute): Promise<HandleResult>;
+  handle(request: Request, route: PaymentRoute): Promise<HandleResult>;
 };
 
 const MIN_SECRET_BYTES = 32;
@@ -77,13 +111,13 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
   const now = options.now ?? Date.now;
   const lifetimeMs = (options.expiresInSecs ?? 300) * 1000;
 
-  async function issue(route: ChargeRoute): Promise<Challenge.Challenge[]> {
+  async function issue(route: PaymentRoute): Promise<Challenge.Challenge[]> {
     const expires = new Date(now() + lifetimeMs).toISOString();
-    const priced = { amount: route.amount, currency: route.currency ?? "sat" } as const;
+    const { intent: _intent, currency, ...terms } = route;
     const offered = methods.filter((m) => m.intent === route.intent);
     return Promise.all(
       offered.map(async (method) => {
-        const request = await method.createRequest({ ...priced, description: route.description });
+        const request = await method.createRequest({ ...terms, currency: currency ?? "sat" });
         return Challenge.from({
           secretKey,
           realm,
@@ -98,7 +132,7 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
   }
 
   /** Every non-2xx answer carries fresh challenges (§errors) and must not be cached. */
-  async function reject(route: ChargeRoute, problem: PaymentProblem): Promise<HandleResult> {
+  async function reject(route: PaymentRoute, problem: PaymentProblem): Promise<HandleResult> {
     const challenges = await issue(route);
     const headers = new Headers({
       "Cache-Control": "no-store",
@@ -157,9 +191,17 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
       const verdict = await method.verify({ credential, nowMs: now() });
       if (!verdict.ok) return reject(route, verdict.problem);
       const receipt = verdict.receipt;
+      // draft-lightning-session-00 §topUp/§close: management actions answer JSON, not the route.
+      const management = verdict.body
+        ? withReceipt(
+            Response.json(verdict.body, { headers: { "Cache-Control": "no-store" } }),
+            receipt,
+          )
+        : null;
       return {
         status: 200,
         receipt,
+        management,
         withReceipt: (response) => withReceipt(response, receipt),
       };
     },
@@ -181,10 +223,14 @@ export function withReceipt(response: Response, receipt: Receipt.Receipt): Respo
   });
 }
 
-function validateRoute(route: ChargeRoute): void {
+function validateRoute(route: PaymentRoute): void {
   if (!/^[1-9]\d{0,15}$/.test(route.amount)) {
     throw new RangeError(
       `route amount must be a positive whole number of sats; got "${route.amount}"`,
     );
+  }
+  if (route.intent === "session" && route.depositAmount !== undefined) {
+    if (!/^[1-9]\d{0,15}$/.test(route.depositAmount))
+      throw new RangeError(`route depositAmount must be a positive whole number of sats`);
   }
 }

@@ -248,12 +248,17 @@ async function readBody(res: Response): Promise<Json> {
 /** Newline-delimited JSON values from a byte stream, tolerant of chunks split mid-line. */
 async function* jsonLines(stream: ReadableStream<Uint8Array> | null): AsyncGenerator<Json> {
   if (!stream) return;
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  // A TextDecoder with `stream: true` rather than TextDecoderStream: the same code then
+  // type-checks against the Workers, DOM and Node stream typings alike.
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
   let buffered = "";
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      const lines = (buffered + (value ?? "")).split("\n");
+      const text =
+        value === undefined ? decoder.decode() : decoder.decode(value, { stream: !done });
+      const lines = (buffered + text).split("\n");
       buffered = done ? "" : (lines.pop() ?? "");
       // A line that is not JSON throws: the caller treats a garbled stream as a broken one.
       for (const line of lines) if (line.trim() !== "") yield asRecord(JSON.parse(line));

@@ -69,6 +69,11 @@ export function waitUntil(options: WaitOptions): Promise<boolean> {
     const unsubscribe = options.subscribe(() => void check());
     options.signal?.addEventListener("abort", abort);
     if (options.signal?.aborted) finish(false);
-    else schedule();
+    else {
+      // A change that landed before this wait began (e.g. a top-up sent right after
+      // `payment-need-topup`) has no wake-up left: look once now, not one poll later.
+      void check();
+      schedule();
+    }
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The problem types of the Payment HTTP authentication scheme (draft-httpauth-payment-00
- * §errors) and of its Lightning method (draft-lightning-charge-00 §errors), as ln402
+ * §errors) and of its Lightning method (draft-lightning-charge-00 §errors,
+ * draft-lightning-session-00 §errors), as ln402
  * `ProblemError`s so the app renders them like every other problem.
  */
 import { ProblemError, type ProblemInit } from "../Errors.ts";
@@ -54,3 +55,9 @@ export const unknownChallenge = lightning("unknown-challenge", "Unknown Challeng
 export const invalidPreimage = lightning("invalid-preimage", "Invalid Preimage");
 /** The invoice expired before the credential arrived. */
 export const expiredInvoice = lightning("expired-invoice", "Expired Invoice");
+/** The session named by the credential does not exist (draft-lightning-session-00 §errors). */
+export const sessionNotFound = lightning("session-not-found", "Session Not Found");
+/** The session was closed for good; open a new one (draft-lightning-session-00 §errors). */
+export const sessionClosed = lightning("session-closed", "Session Closed");
+/** The open credential's returnInvoice is not a usable no-amount invoice (draft-lightning-session-00 §open). */
+export const invalidReturnInvoice = lightning("invalid-return-invoice", "Invalid Return Invoice");

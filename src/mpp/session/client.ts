@@ -1,0 +1,231 @@
+/**
+ * The `lightning`/`session` method, client side (draft-lightning-session-00): decode and
+ * check the deposit invoice before paying it, open with a fresh no-amount return
+ * invoice, then authorize requests with `bearer` credentials that echo the open
+ * challenge (no unpaid 402 round trip per request), top up and close on demand.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import {
+  type Bolt11Network,
+  type DecodedInvoice,
+  decodeInvoice,
+} from "../../protocol/bolt11/Bolt11.ts";
+import { ProblemError } from "../../protocol/Errors.ts";
+import * as Challenge from "../../protocol/mpp/Challenge.ts";
+import * as Credential from "../../protocol/mpp/Credential.ts";
+import { SchemaIssue } from "../../protocol/Schema.ts";
+import type { LightningProvider } from "../../providers/LightningProvider.ts";
+import type { PaymentClientMethod } from "../fetch.ts";
+import { type CloseAnswer, SessionRequest } from "./wire.ts";
+
+/** What the session client reports. */
+export type SessionProgress =
+  | { type: "deposit"; paymentHash: string; amountSats: number; challengeId: string }
+  | { type: "opened"; sessionId: string }
+  | { type: "topUp"; sessionId: string; amountSats: number }
+  | { type: "closed"; sessionId: string; refundSats: number; refundStatus: string };
+
+/** Options of `lightningSessionClient`. */
+export type LightningSessionClientOptions = {
+  /** Refuse deposit (and top-up) invoices above this many sats. */
+  maxDepositSats?: number;
+  /** Only pay invoices of this network; default the provider's. */
+  network?: Bolt11Network;
+  /** Lifetime asked for the return invoice (s); it must outlive the session. Default 7 days. */
+  returnInvoiceExpirySecs?: number;
+  onProgress?: (event: SessionProgress) => void;
+  /** Clock (ms), injectable for tests. */
+  now?: () => number;
+};
+
+/** The client's open session: its id, its secret, and the challenge bearer/close echo. */
+export type ClientSession = {
+  sessionId: string;
+  preimage: string;
+  challenge: Challenge.Challenge;
+  depositSats: number;
+  /** The origin the session was opened with; bearer credentials are sent there only. */
+  origin: string | null;
+  /** The open credential, to resend as is if its answer was lost (the server answers it again). */
+  openCredential: string;
+};
+
+/** A transport: the plain fetch that reaches the server. */
+export type Send = (input: Request) => Promise<Response>;
+
+/** The client refused a session challenge, or the server refused a session action. */
+export class SessionClientError extends ProblemError {
+  constructor(detail: string, status = 422) {
+    super(status, "mpp-session-client", "Lightning session refused", detail);
+    this.name = "SessionClientError";
+  }
+}
+
+/** The lightning/session client method with its session controls. */
+export type LightningSessionClient = PaymentClientMethod & {
+  /** The `Authorization` of a bearer credential for `url`, when a session is open with its origin. */
+  authorization(url: string): string | null;
+  /** Pays a new deposit invoice from a fresh challenge of `url` and credits it (§topUp). */
+  topUp(send: Send, url: string): Promise<{ balanceSats: number; topUpSats: number }>;
+  /** Closes the session (§close) and reports the refund. */
+  close(send: Send, url: string): Promise<{ refundSats: number; refundStatus: string }>;
+  getSession(): ClientSession | null;
+  /** Forgets the session (e.g. after the server closed it for idleness). */
+  resetSession(): void;
+};
+
+/** The lightning/session client method over the payer's LightningProvider. */
+export function lightningSessionClient(
+  provider: LightningProvider,
+  options: LightningSessionClientOptions = {},
+): LightningSessionClient {
+  const now = options.now ?? Date.now;
+  let session: ClientSession | null = null;
+
+  async function check(challenge: Challenge.Challenge) {
+    let request: SessionRequest;
+    let invoice: DecodedInvoice;
+    try {
+      request = SessionRequest(challenge.request, "request");
+      invoice = decodeInvoice(request.depositInvoice);
+    } catch (err) {
+      const why = err instanceof SchemaIssue || err instanceof Error ? err.message : "unreadable";
+      throw new SessionClientError(`The challenge is not a lightning session: ${why}`);
+    }
+    const depositSats = Number(request.depositAmount);
+    const network = options.network ?? (await provider.getNetwork?.());
+    if (invoice.amountMsat !== depositSats * 1000)
+      throw new SessionClientError("The deposit invoice's amount differs from depositAmount.");
+    if (invoice.paymentHash !== request.paymentHash)
+      throw new SessionClientError(
+        "The deposit invoice's payment hash differs from the challenge's.",
+      );
+    if (network !== undefined && invoice.network !== network)
+      throw new SessionClientError(`The deposit invoice is for ${invoice.network}.`);
+    const expiresMs = Math.min(invoice.expiresAt * 1000, Date.parse(challenge.expires ?? ""));
+    if (!(now() < expiresMs))
+      throw new SessionClientError("The challenge or its deposit invoice has expired.");
+    if (options.maxDepositSats !== undefined && depositSats > options.maxDepositSats)
+      throw new SessionClientError(
+        `The deposit of ${depositSats} sats is above the limit of ${options.maxDepositSats}.`,
+      );
+    return { invoice, depositSats };
+  }
+
+  /** Pays a checked deposit invoice; the preimage must hash to its payment hash. */
+  async function pay(challenge: Challenge.Challenge) {
+    const { invoice, depositSats } = await check(challenge);
+    options.onProgress?.({
+      type: "deposit",
+      paymentHash: invoice.paymentHash,
+      amountSats: depositSats,
+      challengeId: challenge.id,
+    });
+    const paid = await provider.payInvoice({ invoice: invoice.invoice });
+    const preimage = paid.preimage.toLowerCase();
+    if (
+      !/^[0-9a-f]{64}$/.test(preimage) ||
+      bytesToHex(sha256(hexToBytes(preimage))) !== invoice.paymentHash
+    )
+      throw new SessionClientError(
+        "The wallet returned a preimage that does not match the invoice.",
+      );
+    return { preimage, paymentHash: invoice.paymentHash, depositSats };
+  }
+
+  function bearer(s: ClientSession): string {
+    const payload = { action: "bearer", sessionId: s.sessionId, preimage: s.preimage };
+    return Credential.serialize({ challenge: s.challenge, payload });
+  }
+
+  /** A fresh session challenge of `url` (an unpaid request answers 402 with one). */
+  async function freshChallenge(send: Send, url: string): Promise<Challenge.Challenge> {
+    const res = await send(new Request(url));
+    await res.body?.cancel();
+    const header = res.headers.get("WWW-Authenticate");
+    const challenge = Challenge.parseAll(header ? [header] : []).find(
+      (c) => c.method === "lightning" && c.intent === "session",
+    );
+    if (res.status !== 402 || !challenge)
+      throw new SessionClientError(`${url} offered no lightning session challenge.`);
+    return challenge;
+  }
+
+  async function managed<T>(send: Send, url: string, credential: string): Promise<T> {
+    const res = await send(new Request(url, { headers: { Authorization: credential } }));
+    const body: unknown = await res.json().catch(() => null);
+    if (res.status !== 200 || typeof body !== "object" || body === null) {
+      const detail = (body as { detail?: unknown } | null)?.detail;
+      throw new SessionClientError(
+        `The server refused: ${typeof detail === "string" ? detail : res.status}`,
+        res.status,
+      );
+    }
+    return body as T;
+  }
+
+  return {
+    name: "lightning",
+    intent: "session",
+    async createCredential({ challenge, request }) {
+      if (session) return bearer(session);
+      const { preimage, paymentHash, depositSats } = await pay(challenge);
+      const returned = await provider.createInvoice({
+        amountMsat: 0,
+        description: "ln402 session refund",
+        expirySecs: options.returnInvoiceExpirySecs ?? 7 * 86_400,
+      });
+      const payload = { action: "open", preimage, returnInvoice: returned.invoice };
+      const openCredential = Credential.serialize({ challenge, payload });
+      // sessionId = the deposit's payment hash (§request); remembered before the open is
+      // sent, so a deposit is never paid twice (a lost answer: resend `openCredential`).
+      const origin = request ? new URL(request.url).origin : null;
+      session = {
+        sessionId: paymentHash,
+        preimage,
+        challenge,
+        depositSats,
+        origin,
+        openCredential,
+      };
+      options.onProgress?.({ type: "opened", sessionId: paymentHash });
+      return openCredential;
+    },
+    // The preimage is the session's bearer secret: never send it to another origin.
+    authorization: (url) =>
+      session?.origin && new URL(url).origin === session.origin ? bearer(session) : null,
+    async topUp(send, url) {
+      const s = session;
+      if (!s) throw new SessionClientError("No open session to top up.");
+      const challenge = await freshChallenge(send, url);
+      const paid = await pay(challenge);
+      const payload = { action: "topUp", sessionId: s.sessionId, topUpPreimage: paid.preimage };
+      const body = await managed<{ balanceSats: number; topUpSats: number }>(
+        send,
+        url,
+        Credential.serialize({ challenge, payload }),
+      );
+      options.onProgress?.({ type: "topUp", sessionId: s.sessionId, amountSats: paid.depositSats });
+      return { balanceSats: body.balanceSats, topUpSats: body.topUpSats };
+    },
+    async close(send, url) {
+      const s = session;
+      if (!s) throw new SessionClientError("No open session to close.");
+      const payload = { action: "close", sessionId: s.sessionId, preimage: s.preimage };
+      const body = await managed<CloseAnswer>(
+        send,
+        url,
+        Credential.serialize({ challenge: s.challenge, payload }),
+      );
+      session = null;
+      const { refundSats, refundStatus } = body;
+      options.onProgress?.({ type: "closed", sessionId: s.sessionId, refundSats, refundStatus });
+      return { refundSats, refundStatus };
+    },
+    getSession: () => session,
+    resetSession() {
+      session = null;
+    },
+  };
+}

@@ -1,0 +1,293 @@
+/**
+ * The `lightning`/`session` method, server side (draft-lightning-session-00): the
+ * challenge carries a deposit invoice; `open` proves the deposit and records the
+ * client's return invoice, `bearer` authorizes a request, `topUp` credits a new deposit,
+ * `close` refunds the rest. The engine is `Sessions` (msat); this layer speaks sats.
+ */
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import {
+  type Bolt11Network,
+  type DecodedInvoice,
+  decodeInvoice,
+} from "../../protocol/bolt11/Bolt11.ts";
+import type * as Credential from "../../protocol/mpp/Credential.ts";
+import * as Problems from "../../protocol/mpp/Problems.ts";
+import { SchemaIssue } from "../../protocol/Schema.ts";
+import type { LightningProvider } from "../../providers/LightningProvider.ts";
+import { MemoryStore } from "../../store/MemoryStore.ts";
+import type { Store } from "../../store/Store.ts";
+import type { LightningServerMethod, RouteTerms, VerifyResult } from "../server.ts";
+import { Answers, closeAnswer, receiptFor, refusal } from "./answers.ts";
+import { Sessions } from "./Sessions.ts";
+import { serve as serveStream } from "./sse.ts";
+import { parsePayload, type SessionPayload, SessionRequest } from "./wire.ts";
+
+/** Options of `lightningSessionServer`; amounts are sats. */
+export type LightningSessionServerOptions = {
+  provider: LightningProvider;
+  /** Sessions, consumed hashes and cached answers; default a MemoryStore (one process only). */
+  store?: Store;
+  /** Deposit in sats; default 20 × the route's amount (§request). */
+  depositAmount?: number;
+  /** Seconds without activity before the session is closed and refunded; default 300. */
+  idleTimeout?: number;
+  unitType?: string;
+  /** Default: `provider.getNetwork()`, else mainnet. */
+  network?: Bolt11Network;
+  /** Lifetime of minted deposit invoices, default 300 s. */
+  invoiceExpirySecs?: number;
+  /** Clock (unix ms), injectable for tests. */
+  now?: () => number;
+  /** How often a paused stream re-reads the store for another instance's top-up (ms). */
+  pollIntervalMs?: number;
+};
+
+/** Options of `serve`, in sats. */
+export type SessionServeOptions = {
+  sessionId: string;
+  satsPerChunk: number;
+  generate: AsyncIterable<string> | ((signal: AbortSignal) => AsyncIterable<string>);
+  /** How long a stream paused for a top-up waits (default 60 s). */
+  timeoutMs?: number;
+};
+
+/** The lightning/session method plus what a route needs to bill against a session. */
+export type LightningSessionServer = LightningServerMethod & {
+  readonly name: "lightning";
+  readonly intent: "session";
+  /** The engine, for scheduling `closeIdle` / `nextIdleDeadline` (a timer, a DO alarm). */
+  readonly sessions: Sessions;
+  /** Takes `sats` from the balance; false when it is short or the session is not open. */
+  deduct(sessionId: string, sats: number): Promise<boolean>;
+  /** Resolves true once the balance grows (a top-up), false on timeout or close. */
+  waitForTopUp(sessionId: string, timeoutMs?: number): Promise<boolean>;
+  /** An SSE response billing `satsPerChunk` per event (draft-lightning-session-00 §Streaming). */
+  serve(options: SessionServeOptions): Response;
+};
+
+const sha256Hex = (hex: string) => bytesToHex(sha256(hexToBytes(hex)));
+
+/** The lightning/session server method over a LightningProvider. */
+export function lightningSessionServer(
+  options: LightningSessionServerOptions,
+): LightningSessionServer {
+  const { provider } = options;
+  const store = options.store ?? new MemoryStore();
+  const now = options.now ?? Date.now;
+  const sessions = new Sessions({
+    store,
+    provider,
+    now,
+    ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
+  });
+  let network: Promise<Bolt11Network> | undefined;
+  const getNetwork = () => {
+    network ??= options.network
+      ? Promise.resolve(options.network)
+      : (provider.getNetwork?.() ?? Promise.resolve("mainnet" as const));
+    return network;
+  };
+  const answers = new Answers(store);
+  const fail = (problem: Problems.PaymentProblem): VerifyResult => ({ ok: false, problem });
+
+  async function createRequest(route: RouteTerms): Promise<Record<string, unknown>> {
+    const depositAmount =
+      route.depositAmount ?? String(options.depositAmount ?? 20 * Number(route.amount));
+    const depositMsat = Number(depositAmount) * 1000;
+    const issued = await provider.createInvoice({
+      amountMsat: depositMsat,
+      description: route.description ?? "ln402 session deposit",
+      expirySecs: options.invoiceExpirySecs ?? 300,
+    });
+    const decoded = decodeInvoice(issued.invoice);
+    const expected = await getNetwork();
+    if (decoded.amountMsat !== depositMsat || decoded.network !== expected) {
+      throw new Error(
+        `the provider issued a ${decoded.network} invoice for ${decoded.amountMsat} msat; expected ${expected}, ${depositMsat} msat`,
+      );
+    }
+    const unitType = route.unitType ?? options.unitType;
+    const request: SessionRequest = {
+      amount: route.amount,
+      currency: route.currency,
+      depositInvoice: issued.invoice,
+      paymentHash: decoded.paymentHash,
+      depositAmount,
+      idleTimeout: String(route.idleTimeout ?? options.idleTimeout ?? 300),
+      ...(unitType !== undefined && { unitType }),
+      ...(route.description !== undefined && { description: route.description }),
+    };
+    return request;
+  }
+
+  /** The deposit invoice of a challenge, checked against its request; a problem when it disagrees. */
+  async function depositOf(request: SessionRequest, nowMs: number, expires: string | undefined) {
+    let invoice: DecodedInvoice;
+    try {
+      invoice = decodeInvoice(request.depositInvoice);
+    } catch {
+      return Problems.unknownChallenge("The challenge's deposit invoice does not decode.");
+    }
+    if (
+      invoice.paymentHash !== request.paymentHash ||
+      invoice.amountMsat !== Number(request.depositAmount) * 1000 ||
+      invoice.network !== (await getNetwork())
+    ) {
+      return Problems.verificationFailed(
+        "The challenge's deposit invoice does not agree with its depositAmount, paymentHash or network.",
+      );
+    }
+    // Effective expiry = min(expires, invoice expiry), as for charge.
+    if (!(nowMs < Date.parse(expires ?? ""))) {
+      return Problems.paymentExpired(
+        `The challenge expired at ${expires}; pay the fresh challenge.`,
+      );
+    }
+    if (nowMs >= invoice.expiresAt * 1000) {
+      return Problems.expiredInvoice("The deposit invoice has expired; pay the fresh challenge.");
+    }
+    return invoice;
+  }
+
+  async function verify(args: {
+    credential: Credential.Credential;
+    nowMs: number;
+  }): Promise<VerifyResult> {
+    const { credential, nowMs } = args;
+    const challengeId = credential.challenge.id;
+    let payload: SessionPayload;
+    let request: SessionRequest;
+    try {
+      payload = parsePayload(credential.payload, "payload");
+      request = SessionRequest(credential.challenge.request, "challenge.request");
+    } catch (err) {
+      if (!(err instanceof SchemaIssue)) throw err;
+      return fail(Problems.lightningMalformedCredential(`${err.message}.`));
+    }
+    // Per challenge and exact payload: the same credential again gets the same answer,
+    // while the same challenge with another payload (another session) does not.
+    const payloadHash = bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(payload))));
+    const cacheKey = `mpp:session:answer:${challengeId}:${payloadHash}`;
+    if (payload.action !== "bearer") {
+      const cached = await answers.recall(cacheKey);
+      if (cached) return cached;
+    }
+    const proof = payload.action === "topUp" ? payload.topUpPreimage : payload.preimage;
+    const provenHash = sha256Hex(proof);
+
+    if (payload.action === "bearer" || payload.action === "close") {
+      // §bearer, §close: the deposit preimage is the session's secret (sessionId = its hash).
+      if (provenHash !== payload.sessionId) {
+        return fail(Problems.invalidPreimage("sha256(preimage) is not the sessionId."));
+      }
+      if (payload.action === "bearer") {
+        const touched = await sessions.touch(payload.sessionId);
+        if (!touched.ok) return fail(refusal(touched.reason));
+        return { ok: true, receipt: receiptFor(payload.sessionId, challengeId, nowMs) };
+      }
+      const session = await sessions.get(payload.sessionId);
+      if (!session) return fail(refusal("session-not-found"));
+      if (session.status !== "open") return fail(refusal("session-closed"));
+      const closed = await sessions.close(payload.sessionId, "client");
+      // A concurrent close of the same credential may have won: its answer, else a refusal.
+      if (!closed.ok || closed.alreadyClosed)
+        return (await answers.recall(cacheKey)) ?? fail(refusal("session-closed"));
+      const body = closeAnswer(closed);
+      return answers.give(cacheKey, receiptFor(payload.sessionId, challengeId, nowMs, body), body);
+    }
+
+    const deposit = await depositOf(request, nowMs, credential.challenge.expires);
+    if (deposit instanceof Problems.PaymentProblem) return fail(deposit);
+    if (provenHash !== deposit.paymentHash) {
+      return fail(
+        Problems.invalidPreimage(
+          "sha256(preimage) is not the deposit invoice's payment hash; send the preimage your wallet returned for it.",
+        ),
+      );
+    }
+    const depositMsat = Number(request.depositAmount) * 1000;
+
+    if (payload.action === "topUp") {
+      const credited = await sessions.topUp(payload.sessionId, deposit.paymentHash, depositMsat);
+      if (!credited.ok) {
+        if (credited.reason !== "payment-consumed") return fail(refusal(credited.reason));
+        return (
+          (await answers.recall(cacheKey)) ??
+          fail(Problems.verificationFailed("This top-up payment was already credited."))
+        );
+      }
+      const body = {
+        sessionId: payload.sessionId,
+        balanceSats: credited.balanceMsat / 1000,
+        topUpSats: depositMsat / 1000,
+      };
+      return answers.give(cacheKey, receiptFor(payload.sessionId, challengeId, nowMs), body);
+    }
+
+    // §open: the return invoice must be a no-amount invoice of ours, payable later.
+    let returnInvoice: DecodedInvoice;
+    try {
+      returnInvoice = decodeInvoice(payload.returnInvoice);
+    } catch {
+      return fail(Problems.invalidReturnInvoice("returnInvoice is not a BOLT11 invoice."));
+    }
+    if (
+      returnInvoice.amountMsat !== null ||
+      returnInvoice.network !== deposit.network ||
+      nowMs >= returnInvoice.expiresAt * 1000
+    ) {
+      return fail(
+        Problems.invalidReturnInvoice(
+          `returnInvoice must be an unexpired no-amount ${deposit.network} invoice; send a fresh one.`,
+        ),
+      );
+    }
+    const sessionId = deposit.paymentHash;
+    const opened = await sessions.open({
+      sessionId,
+      depositMsat,
+      returnInvoice: payload.returnInvoice,
+      amountPerUnitMsat: Number(request.amount) * 1000,
+      idleTimeoutSecs: Number(request.idleTimeout),
+    });
+    if (!opened.ok) {
+      return (
+        (await answers.recall(cacheKey)) ??
+        fail(
+          Problems.verificationFailed(
+            "This deposit already opened a session; use its bearer credential, or pay the fresh challenge.",
+          ),
+        )
+      );
+    }
+    const body = { sessionId, status: "open", balanceSats: depositMsat / 1000 };
+    return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs), body);
+  }
+
+  return {
+    name: "lightning",
+    intent: "session",
+    sessions,
+    createRequest,
+    verify,
+    async deduct(sessionId, sats) {
+      return (await sessions.deduct(sessionId, satsToMsat(sats))).ok;
+    },
+    waitForTopUp: (sessionId, timeoutMs = 60_000) => sessions.waitForTopUp(sessionId, timeoutMs),
+    serve: (o) =>
+      serveStream({
+        sessions,
+        sessionId: o.sessionId,
+        amountPerUnitMsat: satsToMsat(o.satsPerChunk),
+        generate: o.generate,
+        ...(o.timeoutMs !== undefined && { topUpTimeoutMs: o.timeoutMs }),
+      }),
+  };
+}
+
+function satsToMsat(sats: number): number {
+  if (!Number.isSafeInteger(sats) || sats <= 0)
+    throw new RangeError("sats must be a positive integer");
+  return sats * 1000;
+}

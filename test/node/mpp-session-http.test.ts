@@ -1,0 +1,225 @@
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { createPaymentFetch } from "../../src/mpp/fetch.ts";
+import { createPaymentHandler, type SessionRoute } from "../../src/mpp/server.ts";
+import { lightningSessionClient } from "../../src/mpp/session/client.ts";
+import { lightningSessionServer } from "../../src/mpp/session/server.ts";
+import { readEvents, type SseEvent } from "../../src/mpp/session/sse.ts";
+import * as Challenge from "../../src/protocol/mpp/Challenge.ts";
+import * as Credential from "../../src/protocol/mpp/Credential.ts";
+import * as Receipt from "../../src/protocol/mpp/Receipt.ts";
+import { MockLightningNetwork, MockLightningProvider } from "../../src/providers/mock.ts";
+import { MemoryStore } from "../../src/store/MemoryStore.ts";
+
+/**
+ * lightning/session over HTTP, end to end (draft-lightning-session-00): a Hono app sells a
+ * metered SSE stream through ln402's server core; the payer is ln402's session client on
+ * another mock node of the same in-memory network, so every sat is accounted for in the
+ * mock balances (test doubles, not Lightning nodes).
+ */
+
+const SECRET = "test-only-mpp-secret-0123456789abcdef";
+const URL_ = "http://api.test/stream";
+const P = "https://paymentauth.org/problems/";
+const PAYER_START_MSAT = 1_000_000;
+/** 2 sats per chunk, a 10-sat deposit: the 8-chunk stream runs dry after 5 chunks. */
+const ROUTE: SessionRoute = { intent: "session", amount: "2", depositAmount: "10" };
+
+async function* chunks(n: number) {
+  for (let i = 1; i <= n; i++) yield `chunk ${i}`;
+}
+
+function setup(options: { failRefund?: boolean } = {}) {
+  const clock = { ms: Date.now() };
+  const net = new MockLightningNetwork({ now: () => clock.ms });
+  const merchant = new MockLightningProvider({
+    mockNetwork: net,
+    balanceMsat: 0,
+    ...(options.failRefund && { failOnPay: true }),
+  });
+  const payer = new MockLightningProvider({ mockNetwork: net, balanceMsat: PAYER_START_MSAT });
+  const store = new MemoryStore({ now: () => clock.ms });
+  const method = lightningSessionServer({ provider: merchant, store, now: () => clock.ms });
+  const payments = createPaymentHandler({
+    secretKey: SECRET,
+    realm: "api.test",
+    methods: [method],
+    now: () => clock.ms,
+  });
+  const app = new Hono();
+  app.get("/stream", async (c) => {
+    const result = await payments.handle(c.req.raw, ROUTE);
+    if (result.status === 402) return result.challenge;
+    if (result.management) return result.management;
+    const sessionId = result.receipt.reference;
+    return result.withReceipt(method.serve({ sessionId, satsPerChunk: 2, generate: chunks(8) }));
+  });
+  const sent: Request[] = [];
+  const serve = async (req: Request) => {
+    sent.push(req.clone());
+    return app.fetch(req);
+  };
+  const client = lightningSessionClient(payer, { maxDepositSats: 50, now: () => clock.ms });
+  const pay = createPaymentFetch({ methods: [client], fetch: serve });
+  const send = (authorization: string) =>
+    serve(new Request(URL_, { headers: { Authorization: authorization } }));
+  /** A fresh challenge (a new deposit invoice) and the preimage of paying it. */
+  const payFresh = async () => {
+    const res = await serve(new Request(URL_));
+    const [challenge] = Challenge.parseAll([res.headers.get("WWW-Authenticate") ?? ""]);
+    if (!challenge) throw new Error("no challenge");
+    const paid = await payer.payInvoice({ invoice: String(challenge.request.depositInvoice) });
+    return { challenge, preimage: paid.preimage };
+  };
+  const open = async () => {
+    const res = await pay(URL_);
+    expect(res.status).toBe(200);
+    const session = client.getSession();
+    if (!session) throw new Error("no session");
+    return { res, session };
+  };
+  return { clock, merchant, payer, method, client, serve, sent, pay, send, payFresh, open };
+}
+
+async function problem(res: Response) {
+  expect(res.status).toBe(402);
+  expect(res.headers.get("WWW-Authenticate")).toMatch(/intent="session"/);
+  return ((await res.json()) as { type: string }).type;
+}
+
+describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
+  it("behavior: open, stream until dry, top up, resume, close; the payer gets back exactly deposit + top-up − spent", async () => {
+    const t = setup();
+    const { res: opened, session } = await t.open();
+    expect(await opened.json()).toEqual({
+      sessionId: session.sessionId,
+      status: "open",
+      balanceSats: 10,
+    });
+    const openReceipt = Receipt.parse(opened.headers.get("Payment-Receipt") ?? "");
+    expect(openReceipt).toMatchObject({ reference: session.sessionId, intent: "session" });
+    expect(openReceipt.challengeId).toBe(session.challenge.id);
+
+    const before = t.sent.length;
+    const stream = await t.pay(URL_);
+    // The bearer credential went up front: one request, no unpaid 402 round trip.
+    expect(t.sent.length - before).toBe(1);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get("Content-Type")).toMatch(/text\/event-stream/);
+    const events: SseEvent[] = [];
+    for await (const e of readEvents(stream.body ?? new ReadableStream())) {
+      events.push(e);
+      if (e.event === "payment-need-topup") {
+        expect(await t.client.topUp(t.serve, URL_)).toEqual({ balanceSats: 10, topUpSats: 10 });
+      }
+    }
+    const data = events.filter((e) => e.event === "message").map((e) => e.data);
+    expect(data).toEqual([...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `chunk ${i}`), "[DONE]"]);
+    const pause = events.findIndex((e) => e.event === "payment-need-topup");
+    expect(pause).toBe(5);
+    expect(JSON.parse(events[pause]?.data ?? "")).toEqual({
+      sessionId: session.sessionId,
+      balanceSpent: 10,
+      balanceRequired: 2,
+    });
+    const receipt = events.find((e) => e.event === "payment-receipt");
+    expect(JSON.parse(receipt?.data ?? "")).toMatchObject({ spent: 16, units: 8 });
+
+    expect(await t.client.close(t.serve, URL_)).toEqual({
+      refundSats: 4,
+      refundStatus: "succeeded",
+    });
+    expect(t.client.getSession()).toBeNull();
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT - 16_000);
+    expect(t.merchant.balanceMsat()).toBe(16_000);
+  });
+
+  it("error: a replayed open is answered from its cache, and its proof opens nothing on another challenge", async () => {
+    const t = setup();
+    const { res, session } = await t.open();
+    const again = await t.send(session.openCredential);
+    expect(again.status).toBe(200);
+    expect(again.headers.get("Payment-Receipt")).toBe(res.headers.get("Payment-Receipt"));
+    const fresh = await t.payFresh();
+    const replayed = Credential.serialize({
+      challenge: fresh.challenge,
+      payload: Credential.parse(session.openCredential).payload,
+    });
+    expect(await problem(await t.send(replayed))).toBe(`${P}lightning/invalid-preimage`);
+    expect(await t.method.sessions.balance(session.sessionId)).toBe(10_000);
+  });
+
+  it("error: a replayed top-up credits once; its proof on another challenge or session is refused", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    const { challenge, preimage } = await t.payFresh();
+    const payload = { action: "topUp", sessionId: session.sessionId, topUpPreimage: preimage };
+    const credential = Credential.serialize({ challenge, payload });
+    const first = await t.send(credential);
+    expect(await first.json()).toEqual({
+      sessionId: session.sessionId,
+      balanceSats: 20,
+      topUpSats: 10,
+    });
+    expect((await t.send(credential)).status).toBe(200);
+    const other = await t.payFresh();
+    const onOther = Credential.serialize({ challenge: other.challenge, payload });
+    expect(await problem(await t.send(onOther))).toBe(`${P}lightning/invalid-preimage`);
+    expect(await t.method.sessions.balance(session.sessionId)).toBe(20_000);
+  });
+
+  it("error: a replayed close refunds once; a close on another challenge is session-closed", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    const payload = { action: "close", sessionId: session.sessionId, preimage: session.preimage };
+    const credential = Credential.serialize({ challenge: session.challenge, payload });
+    const first = await t.send(credential);
+    expect(await first.json()).toMatchObject({ refundSats: 10, refundStatus: "succeeded" });
+    const closeReceipt = Receipt.parse(first.headers.get("Payment-Receipt") ?? "");
+    expect(closeReceipt).toMatchObject({ refundSats: 10, refundStatus: "succeeded" });
+    expect(closeReceipt.challengeId).toBe(session.challenge.id);
+    const again = await t.send(credential);
+    expect(again.headers.get("Payment-Receipt")).toBe(first.headers.get("Payment-Receipt"));
+    const { challenge } = await t.payFresh();
+    expect(await problem(await t.send(Credential.serialize({ challenge, payload })))).toBe(
+      `${P}lightning/session-closed`,
+    );
+    // Deposit 10 + the unused 10 of payFresh paid out; 10 refunded, once.
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT - 10_000);
+    expect(await problem(await t.pay(URL_))).toBe(`${P}lightning/session-closed`);
+  });
+
+  it("behavior: an idle session is closed and its whole deposit refunded", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    expect(await t.method.sessions.nextIdleDeadline()).toBe(t.clock.ms + 300_000);
+    t.clock.ms += 299_000;
+    expect(await t.method.sessions.closeIdle()).toEqual([]);
+    t.clock.ms += 1_000;
+    const [closed] = await t.method.sessions.closeIdle();
+    expect(closed).toMatchObject({ refundMsat: 10_000, refundStatus: "succeeded" });
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
+    const bearer = t.client.authorization(URL_) ?? "";
+    expect(await problem(await t.send(bearer))).toBe(`${P}lightning/session-closed`);
+    expect(session.sessionId).toBe(closed?.ok ? closed.sessionId : "");
+  });
+
+  it("error: a refund the merchant's node fails to pay is reported as failed, never succeeded", async () => {
+    const t = setup({ failRefund: true });
+    await t.open();
+    const res = await t.client.close(t.serve, URL_);
+    expect(res).toEqual({ refundSats: 10, refundStatus: "failed" });
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT - 10_000);
+  });
+
+  it("error: the client refuses a deposit above its cap and pays nothing; bearer stays on its origin", async () => {
+    const t = setup();
+    const capped = lightningSessionClient(t.payer, { maxDepositSats: 5 });
+    const pay = createPaymentFetch({ methods: [capped], fetch: t.serve });
+    await expect(pay(URL_)).rejects.toThrow(/above the limit/);
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
+    await t.open();
+    expect(t.client.authorization("http://elsewhere.test/stream")).toBeNull();
+    expect(t.client.authorization(URL_)).toMatch(/^Payment /);
+  });
+});
