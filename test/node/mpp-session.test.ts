@@ -386,3 +386,133 @@ describe("SSE billing", () => {
     expect(first).toEqual({ event: "message", data: "line one\nline two\nline three" });
   });
 });
+
+describe("SSE billing from reservations", () => {
+  const body = (response: Response) => response.body as ReadableStream<Uint8Array>;
+
+  it("behavior: two concurrent streams on a small balance deliver exactly its units and never overdraw", async () => {
+    const { sessions, open } = setup();
+    const id = await open(7);
+    const balances: number[] = [];
+    const stream = () =>
+      collect(
+        readEvents(
+          body(
+            serve({
+              sessions,
+              sessionId: id,
+              amountPerUnitMsat: UNIT,
+              generate: chunks(50),
+              topUpTimeoutMs: 30,
+            }),
+          ),
+        ),
+        async () => {
+          const s = await sessions.get(id);
+          balances.push(s?.balanceMsat ?? -1, s?.reservedMsat ?? -1);
+        },
+      );
+    const [a, b] = await Promise.all([stream(), stream()]);
+    const delivered = [...a, ...b].filter((e) => e.event === "message").length;
+    expect(delivered).toBe(7);
+    expect(Math.min(...balances)).toBeGreaterThanOrEqual(0);
+    expect(await sessions.get(id)).toMatchObject({
+      balanceMsat: 0,
+      reservedMsat: 0,
+      spentMsat: 7 * UNIT,
+      units: 7,
+    });
+  });
+
+  it("behavior: a stream that ends early returns its unused reservation and its receipt is exact", async () => {
+    const { sessions, open } = setup();
+    const id = await open(100);
+    // Reservations of 1, 2, 4 and 8 units: the last one is only partly used by 10 chunks.
+    const seen = await collect(
+      readEvents(
+        body(serve({ sessions, sessionId: id, amountPerUnitMsat: UNIT, generate: chunks(10) })),
+      ),
+    );
+    const receipt = JSON.parse(seen.find((e) => e.event === "payment-receipt")?.data ?? "");
+    expect(receipt).toMatchObject({ spent: 10, units: 10 });
+    expect(await sessions.get(id)).toMatchObject({
+      balanceMsat: 90 * UNIT,
+      reservedMsat: 0,
+      spentMsat: 10 * UNIT,
+      units: 10,
+    });
+  });
+
+  it("behavior: a disconnect mid-reservation settles what was delivered and releases the rest", async () => {
+    const { sessions, open } = setup();
+    const id = await open(100);
+    const log = generatorLog();
+    const response = serve({
+      sessions,
+      sessionId: id,
+      amountPerUnitMsat: UNIT,
+      generate: chunks(100, log),
+    });
+    let read = 0;
+    for await (const _ of readEvents(body(response))) if (++read === 5) break;
+    await log.stopped; // the reservation is settled before the generator is stopped
+    expect(await sessions.get(id)).toMatchObject({
+      balanceMsat: 95 * UNIT,
+      reservedMsat: 0,
+      units: 5,
+    });
+  });
+
+  it("behavior: a crashed stream's reservation is refunded in full at close", async () => {
+    const { sessions, payer, open } = setup();
+    const id = await open(10);
+    await sessions.deduct(id, 2 * UNIT);
+    expect(await sessions.reserve(id, "crashed-stream", 64 * UNIT, UNIT)).toMatchObject({
+      ok: true,
+      reservedMsat: 8 * UNIT,
+      balanceMsat: 0,
+    });
+    expect(await sessions.deduct(id, UNIT)).toMatchObject({ reason: "insufficient-balance" });
+    expect(await sessions.close(id)).toMatchObject({ refundMsat: 8 * UNIT });
+    expect(payer.balanceMsat()).toBe(8 * UNIT);
+    expect(await sessions.get(id)).toMatchObject({ reservedMsat: 0, refundMsat: 8 * UNIT });
+    expect(await sessions.settleReservation(id, "crashed-stream", 3 * UNIT)).toEqual({
+      ok: false,
+      reason: "session-closed",
+    });
+  });
+
+  it("behavior: the idle sweep refunds a crashed stream's reservation too", async () => {
+    const { sessions, instance, clock, payer, open } = setup();
+    const id = await open(5, 60);
+    await sessions.reserve(id, "crashed-stream", 3 * UNIT, UNIT);
+    clock.advance(60_000);
+    expect(await instance().closeIdle()).toEqual([
+      expect.objectContaining({ sessionId: id, refundMsat: 5 * UNIT }),
+    ]);
+    expect(payer.balanceMsat()).toBe(5 * UNIT);
+  });
+
+  it("behavior: a settle that releases units wakes a stream waiting for balance", async () => {
+    const { store, merchant, clock, open } = setup();
+    const id = await open(4);
+    // Polls too rarely to matter: only the in-process notifier can end this wait in time.
+    const sessions = new Sessions({
+      store,
+      provider: merchant,
+      now: clock.now,
+      pollIntervalMs: 60_000,
+    });
+    await sessions.reserve(id, "holder", 4 * UNIT, UNIT);
+    const waiting = sessions.waitForTopUp(id, 1_000, { atLeastMsat: UNIT });
+    await new Promise((resolve) => setTimeout(resolve, 10)); // its first look saw nothing
+    expect(await sessions.settleReservation(id, "holder", UNIT)).toEqual({
+      ok: true,
+      spentMsat: UNIT,
+      balanceMsat: 3 * UNIT,
+      releasedMsat: 3 * UNIT,
+    });
+    expect(await waiting).toBe(true);
+    expect(await sessions.get(id)).toMatchObject({ units: 1, reservedMsat: 0 });
+  });
+});

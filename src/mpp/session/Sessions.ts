@@ -1,5 +1,6 @@
 import type { Store } from "../../store/Store.ts";
 import { ActiveIndex } from "./activeIndex.ts";
+import { applyStep, closedState, deductStep, reserveStep, settleStep } from "./balance.ts";
 import { Refunds } from "./refunds.ts";
 import {
   balanceOf,
@@ -11,6 +12,7 @@ import {
   type SessionState,
   SessionStateSchema,
   type SessionView,
+  type Step,
   sessionKey,
   view,
 } from "./state.ts";
@@ -19,17 +21,15 @@ import type {
   DeductResult,
   OpenArgs,
   OpenResult,
+  ReserveResult,
   SessionsOptions,
+  SettleResult,
   TopUpResult,
   TouchResult,
 } from "./types.ts";
 import { Wakeups, waitUntil } from "./wait.ts";
 
 export type * from "./types.ts";
-
-type Step<R> = { write?: SessionState; result: R };
-
-const MAX_CAS_ATTEMPTS = 10_000;
 
 /**
  * Prepaid Lightning sessions (draft-lightning-session-00) over a shared `Store`. Every
@@ -101,21 +101,41 @@ export class Sessions {
   async deduct(sessionId: string, msat: number): Promise<DeductResult> {
     if (!Number.isSafeInteger(msat) || msat < 0) throw new RangeError("msat must be >= 0");
     const now = this.#now();
-    return this.#update(sessionId, (s): Step<DeductResult> => {
-      const balanceMsat = s ? balanceOf(s) : 0;
-      const refusal = { ok: false as const, balanceMsat, requiredMsat: msat, spentMsat: 0 };
-      if (!s) return { result: { ...refusal, reason: "session-not-found" } };
-      const spentMsat = s.spentMsat;
-      if (s.status !== "open")
-        return { result: { ...refusal, reason: "session-closed", spentMsat } };
-      if (balanceMsat < msat)
-        return { result: { ...refusal, reason: "insufficient-balance", spentMsat } };
-      const write = { ...bump(s, now), spentMsat: s.spentMsat + msat, units: s.units + 1 };
-      return {
-        write,
-        result: { ok: true, balanceMsat: balanceOf(write), spentMsat: write.spentMsat },
-      };
-    });
+    return applyStep(this.#store, sessionId, (s) => deductStep(s, msat, now));
+  }
+
+  /**
+   * Atomically moves min(`wantMsat`, available) msat, in whole units of `unitMsat`, from the
+   * balance into `streamId`'s reservation, or refuses without change when not even one
+   * unit is available. See `reservations.ts` for what a crash holding one costs whom.
+   */
+  async reserve(
+    sessionId: string,
+    streamId: string,
+    wantMsat: number,
+    unitMsat: number,
+  ): Promise<ReserveResult> {
+    positive("wantMsat", wantMsat);
+    positive("unitMsat", unitMsat);
+    const now = this.#now();
+    const step = (s: SessionState | null) => reserveStep(s, { streamId, wantMsat, unitMsat, now });
+    return applyStep(this.#store, sessionId, step);
+  }
+
+  /** Atomically spends `usedMsat` of `streamId`'s reservation and releases the rest, waking waiters. */
+  async settleReservation(
+    sessionId: string,
+    streamId: string,
+    usedMsat: number,
+  ): Promise<SettleResult> {
+    if (!Number.isSafeInteger(usedMsat) || usedMsat < 0)
+      throw new RangeError("usedMsat must be >= 0");
+    const now = this.#now();
+    const step = (s: SessionState | null) => settleStep(s, { streamId, usedMsat, now });
+    const result = await applyStep(this.#store, sessionId, step);
+    // Released msat is balance another stream may be waiting for (the top-up notifier).
+    if (result.ok && result.releasedMsat > 0) this.#wakeups.notify(sessionId);
+    return result;
   }
 
   /** Credits a paid top-up (§TopUp Action); its payment hash is consumed once, and waiting streams wake. */
@@ -128,7 +148,7 @@ export class Sessions {
     const hashKey = consumedKey(topUpPaymentHash);
     if (!(await this.#store.putIfAbsent(hashKey, marker))) return refuse("payment-consumed");
     const now = this.#now();
-    const result = await this.#update(sessionId, (s): Step<TopUpResult> => {
+    const result = await applyStep(this.#store, sessionId, (s): Step<TopUpResult> => {
       if (!s) return { result: { ok: false, reason: "session-not-found" } };
       if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
       const write = { ...bump(s, now), topUpMsat: s.topUpMsat + msat };
@@ -144,7 +164,7 @@ export class Sessions {
   /** Records activity (a bearer request) so the idle timeout restarts; refuses closed sessions. */
   async touch(sessionId: string): Promise<TouchResult> {
     const now = this.#now();
-    return this.#update(sessionId, (s): Step<TouchResult> => {
+    return applyStep(this.#store, sessionId, (s): Step<TouchResult> => {
       if (!s) return { result: refuse("session-not-found") };
       if (s.status !== "open") return { result: refuse("session-closed") };
       return { write: bump(s, now), result: { ok: true } };
@@ -190,8 +210,8 @@ export class Sessions {
   }
 
   /**
-   * Closes the session once (§Close Action) and refunds deposit + top-ups − spent to its
-   * return invoice at most once; a retried or concurrent close reports the recorded outcome.
+   * Closes the session once (§Close Action) and refunds deposit + top-ups − spent (any
+   * outstanding reservation included) to its return invoice at most once; a retried or concurrent close reports the recorded outcome.
    */
   async close(sessionId: string, reason: CloseReason = "client"): Promise<CloseResult> {
     return (await this.#close(sessionId, reason, () => true)) ?? refuse("session-not-found");
@@ -239,18 +259,12 @@ export class Sessions {
     const now = this.#now();
     type Marked = { state: SessionState; alreadyClosed: boolean } | null;
     // §Server-Initiated Close: "Mark session.status = closed atomically before attempting the refund".
-    const marked = await this.#update(id, (s): Step<Marked> => {
+    const marked = await applyStep(this.#store, id, (s): Step<Marked> => {
       if (!s) return { result: null };
       if (s.status === "closed") return { result: { state: s, alreadyClosed: true } };
       if (!shouldClose(s)) return { result: null };
-      const write: SessionState = {
-        ...s,
-        version: s.version + 1,
-        status: "closed",
-        closedAt: now,
-        closeReason: reason,
-        refundMsat: balanceOf(s),
-      };
+      // Outstanding reservations are refunded too (a crashed stream's never settles).
+      const write = closedState(s, { closedAt: now, closeReason: reason });
       return { write, result: { state: write, alreadyClosed: false } };
     });
     if (!marked) return null;
@@ -269,20 +283,6 @@ export class Sessions {
       closeReason: state.closeReason ?? reason,
       alreadyClosed,
     };
-  }
-
-  /** Read-modify-CAS loop over one session record; retries only when another writer won. */
-  async #update<R>(sessionId: string, step: (s: SessionState | null) => Step<R>): Promise<R> {
-    const key = sessionKey(sessionId);
-    for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const raw = await this.#store.get(key);
-      const { write, result } = step(
-        raw === null ? null : parseStored(raw, SessionStateSchema, key),
-      );
-      if (!write) return result;
-      if (await this.#store.compareAndSwap(key, raw, JSON.stringify(write))) return result;
-    }
-    throw new Error(`session ${sessionId}: too much write contention, gave up`);
   }
 }
 

@@ -1,10 +1,14 @@
-import type { DeductResult, Sessions } from "./Sessions.ts";
+import type { Sessions } from "./Sessions.ts";
+import { type BudgetRefusal, StreamBudget } from "./streamBudget.ts";
 
 /**
  * Per-chunk billing of a Server-Sent Events stream (draft-lightning-session-00
- * §Streaming and Per-Chunk Billing). Each chunk is paid from the session balance just
- * before it is sent; a short balance pauses the stream with `payment-need-topup` until a
- * top-up (from any instance) or the timeout. The body pulls only when the client reads
+ * §Streaming and Per-Chunk Billing). Each chunk is paid just before it is sent, from
+ * units the stream reserved out of the session balance (`StreamBudget`: one store write
+ * per reservation, not per chunk); the reservation is settled when it runs out, on a
+ * pause, and when the stream ends for any reason. A short balance pauses the stream
+ * with `payment-need-topup` until a top-up, or another stream's released units (from
+ * any instance), or the timeout. The body pulls only when the client reads
  * (high-water mark 0), so nothing is generated or billed ahead of the reader, and a
  * disconnect stops the generator.
  */
@@ -24,23 +28,30 @@ export type ServeOptions = {
 export type SseEvent = { event: string; data: string };
 
 const DEFAULT_TOP_UP_TIMEOUT_MS = 60_000;
+const LINE_BREAK = /[\r\n]/;
 
 /** A `text/event-stream` response that bills each chunk of `generate` to the session. */
 export function serve(options: ServeOptions): Response {
   const abort = new AbortController();
-  const frames = meter(options, abort.signal);
+  const meter = new Meter(options, abort.signal);
   const encoder = new TextEncoder();
+  let step: Promise<unknown> = Promise.resolve();
   const body = new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        const next = await frames.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
+      pull(controller) {
+        const send = (frame: string) => controller.enqueue(encoder.encode(frame));
+        const pulled = meter.pull(send, () => abort.signal.aborted || controller.close());
+        step = pulled;
+        return pulled;
       },
       cancel() {
-        // The client went away: wake a paused wait and stop the generator.
+        // The client went away: wake a paused wait, then (after the step in flight, so a
+        // settle never races a reserve) release the reservation and stop the generator.
         abort.abort();
-        frames.return(undefined).catch(() => {});
+        step
+          .catch(() => {})
+          .then(() => meter.end())
+          .catch(() => {});
       },
     },
     { highWaterMark: 0 },
@@ -55,8 +66,11 @@ export function serve(options: ServeOptions): Response {
 
 /** One SSE event: an optional `event:` line, then one `data:` line per line of `data`. */
 export function formatEvent(data: string, event?: string): string {
+  const head = event ? `event: ${event}\n` : "";
+  // Fast path for the common one-line chunk (this runs once per billed event).
+  if (!LINE_BREAK.test(data)) return `${head}data: ${data}\n\n`;
   const lines = data.split(/\r\n|\r|\n/).map((line) => `data: ${line}\n`);
-  return `${event ? `event: ${event}\n` : ""}${lines.join("")}\n`;
+  return `${head}${lines.join("")}\n`;
 }
 
 /** Parses an SSE byte stream into events (WHATWG HTML §9.2.6); breaking out cancels the body. */
@@ -97,63 +111,111 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
   }
 }
 
-/** The SSE frames of a billed stream: chunks, pauses, and the closing receipt. */
-async function* meter(options: ServeOptions, signal: AbortSignal): AsyncGenerator<string> {
-  const { sessions, sessionId, amountPerUnitMsat: price } = options;
-  const topUpTimeoutMs = options.topUpTimeoutMs ?? DEFAULT_TOP_UP_TIMEOUT_MS;
-  const source =
-    typeof options.generate === "function" ? options.generate(signal) : options.generate;
-  const chunks = source[Symbol.asyncIterator]();
-  let units = 0;
-  let spentMsat = 0;
-  try {
-    for (;;) {
-      const next = await chunks.next();
-      if (next.done || signal.aborted) break;
-      let pausedUntil: number | null = null;
-      for (;;) {
-        const paid = await sessions.deduct(sessionId, price);
-        if (paid.ok) break;
-        if (paid.reason !== "insufficient-balance") {
-          // Not in the draft: the session was closed (by the client or the idle sweep).
-          yield formatEvent(shortfall(sessionId, paid), "session-closed");
-          return;
-        }
-        const now = Date.now();
-        if (pausedUntil !== null && now >= pausedUntil) {
-          // §session-timeout Event: emitted just before the server closes the held connection.
-          yield formatEvent(shortfall(sessionId, paid), "session-timeout");
-          return;
-        }
-        if (pausedUntil === null) {
-          pausedUntil = now + topUpTimeoutMs;
-          // §payment-need-topup Event: stop delivering, announce, hold the connection open.
-          yield formatEvent(shortfall(sessionId, paid), "payment-need-topup");
-        }
-        await sessions.waitForTopUp(sessionId, Math.max(0, pausedUntil - Date.now()), {
-          atLeastMsat: price,
-          signal,
-        });
-        if (signal.aborted) return;
+/**
+ * The frames of a billed stream: chunks, pauses, and the closing receipt. Driven by the
+ * body's `pull` rather than an async generator, so a chunk paid from the reservation
+ * costs one `take()` and no extra await.
+ */
+class Meter {
+  readonly #options: ServeOptions;
+  readonly #signal: AbortSignal;
+  readonly #chunks: AsyncIterator<string>;
+  readonly #budget: StreamBudget;
+  #ended = false;
+
+  constructor(options: ServeOptions, signal: AbortSignal) {
+    const { generate } = options;
+    this.#options = options;
+    this.#signal = signal;
+    this.#chunks = (typeof generate === "function" ? generate(signal) : generate)[
+      Symbol.asyncIterator
+    ]();
+    this.#budget = new StreamBudget(options.sessions, options.sessionId, options.amountPerUnitMsat);
+  }
+
+  /** Sends the next frame(s), or calls `close` once the stream is over and its reservation settled. */
+  async pull(send: (frame: string) => void, close: () => void): Promise<void> {
+    try {
+      const next = await this.#chunks.next();
+      if (!next.done && !this.#signal.aborted) {
+        const paid = this.#budget.take() || (await this.#pay(send));
+        if (paid) return send(formatEvent(next.value));
+        await this.end();
+        return close();
       }
-      units += 1;
-      spentMsat += price;
-      yield formatEvent(next.value);
+      if (!this.#signal.aborted) {
+        // The receipt goes out after the unused rest is back in the balance.
+        await this.#budget.settle();
+        send(this.#receipt());
+        send(formatEvent("[DONE]"));
+      }
+      await this.end();
+      close();
+    } catch (err) {
+      await this.end();
+      throw err;
     }
-    if (signal.aborted) return;
-    // §Streaming Receipt Event: totals of this stream, before the [DONE] sentinel.
+  }
+
+  /** Settles the reservation and stops the generator, once; every way a stream ends comes here. */
+  async end(): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    try {
+      await this.#budget.settle();
+    } finally {
+      await this.#chunks.return?.();
+    }
+  }
+
+  /** Refills the reservation, pausing for a top-up while the balance is short; true once a unit pays for the chunk. */
+  async #pay(send: (frame: string) => void): Promise<boolean> {
+    const { sessions, sessionId, amountPerUnitMsat: price } = this.#options;
+    const topUpTimeoutMs = this.#options.topUpTimeoutMs ?? DEFAULT_TOP_UP_TIMEOUT_MS;
+    let pausedUntil: number | null = null;
+    do {
+      // `refill` settles first, so a refusal's `balanceSpent` includes what this stream
+      // delivered, and a paused stream holds nothing another stream could use.
+      const refused = await this.#budget.refill();
+      if (!refused) continue;
+      if (refused.reason !== "insufficient-balance") {
+        // Not in the draft: the session was closed (by the client or the idle sweep).
+        send(formatEvent(shortfall(sessionId, refused), "session-closed"));
+        return false;
+      }
+      const now = Date.now();
+      if (pausedUntil !== null && now >= pausedUntil) {
+        // §session-timeout Event: emitted just before the server closes the held connection.
+        send(formatEvent(shortfall(sessionId, refused), "session-timeout"));
+        return false;
+      }
+      if (pausedUntil === null) {
+        pausedUntil = now + topUpTimeoutMs;
+        // §payment-need-topup Event: stop delivering, announce, hold the connection open.
+        send(formatEvent(shortfall(sessionId, refused), "payment-need-topup"));
+      }
+      // Woken by a top-up or by another stream releasing reserved units.
+      await sessions.waitForTopUp(sessionId, Math.max(0, pausedUntil - Date.now()), {
+        atLeastMsat: price,
+        signal: this.#signal,
+      });
+      if (this.#signal.aborted) return false;
+    } while (!this.#budget.take());
+    return true;
+  }
+
+  /** §Streaming Receipt Event: exact totals of this stream, before the [DONE] sentinel. */
+  #receipt(): string {
+    const { sessions, sessionId, amountPerUnitMsat: price } = this.#options;
     const receipt = {
       method: "lightning",
       reference: sessionId,
       status: "success",
       timestamp: rfc3339(sessions.now()),
-      spent: msatToSats(spentMsat),
-      units,
+      spent: msatToSats(this.#budget.units * price),
+      units: this.#budget.units,
     };
-    yield formatEvent(JSON.stringify(receipt), "payment-receipt");
-    yield formatEvent("[DONE]");
-  } finally {
-    await chunks.return?.();
+    return formatEvent(JSON.stringify(receipt), "payment-receipt");
   }
 }
 
@@ -161,7 +223,7 @@ async function* meter(options: ServeOptions, signal: AbortSignal): AsyncGenerato
  * The data of `payment-need-topup` / `session-timeout`. The draft's examples carry the
  * amounts as JSON numbers of sats (§payment-need-topup Event), so they are numbers here.
  */
-function shortfall(sessionId: string, refused: Extract<DeductResult, { ok: false }>): string {
+function shortfall(sessionId: string, refused: BudgetRefusal): string {
   return JSON.stringify({
     sessionId,
     balanceSpent: msatToSats(refused.spentMsat),

@@ -26,8 +26,24 @@ export const refundKey = (sessionId: string): string => `mpp:refund:${sessionId}
 /** Store key of the index of open sessions, scanned by `Sessions.closeIdle`. */
 export const ACTIVE_KEY = "mpp:sessions:active";
 
+/** Most reservations one session may hold at once (one per live stream). */
+export const MAX_RESERVATIONS = 1_000;
+
 /** Why a session was closed. */
 export type CloseReason = "client" | "idle";
+
+/**
+ * Schema of a stream's reservation: msat moved out of the balance so a stream can bill
+ * events locally (`Sessions.reserve`), until settled (`Sessions.settleReservation`).
+ */
+export const ReservationSchema = object({
+  streamId: required("streamId", string(64)),
+  msat: required("msat", count),
+  unitMsat: required("unitMsat", count),
+});
+
+/** A stream's reservation as stored. */
+export type Reservation = Infer<typeof ReservationSchema>;
 
 /** Schema of a stored session; `version` grows by one with every write. */
 export const SessionStateSchema = object({
@@ -45,7 +61,9 @@ export const SessionStateSchema = object({
   lastActivityAt: required("lastActivityAt", count),
   closedAt: optional("closedAt", count),
   closeReason: optional("closeReason", oneOf<CloseReason>(["client", "idle"])),
-  /** Fixed when the session closes: deposit + top-ups − spent. */
+  /** Open reservations of live streams (absent: none); their sum is not in the balance. */
+  reservations: optional("reservations", array(ReservationSchema, MAX_RESERVATIONS)),
+  /** Fixed when the session closes: deposit + top-ups − spent (reservations included). */
   refundMsat: optional("refundMsat", count),
 });
 
@@ -77,8 +95,20 @@ export function parseStored<T>(
   return schema(JSON.parse(raw), key);
 }
 
-/** The unspent balance of a session in msat. */
+/** The msat held by streams' reservations. */
+export function reservedOf(state: SessionState): number {
+  let msat = 0;
+  for (const r of state.reservations ?? []) msat += r.msat;
+  return msat;
+}
+
+/** The available balance in msat: deposit + top-ups − spent − reserved. */
 export function balanceOf(state: SessionState): number {
+  return unspentOf(state) - reservedOf(state);
+}
+
+/** What the payer is owed at close in msat: deposit + top-ups − spent, reservations included. */
+export function unspentOf(state: SessionState): number {
   return state.depositMsat + state.topUpMsat - state.spentMsat;
 }
 
@@ -87,13 +117,16 @@ export function idleDeadline(state: SessionState): number {
   return state.lastActivityAt + state.idleTimeoutSecs * 1000;
 }
 
-/** A session as stored, with its balance. */
-export type SessionView = SessionState & { balanceMsat: number };
+/** A session as stored, with its available balance and the msat its streams hold reserved. */
+export type SessionView = SessionState & { balanceMsat: number; reservedMsat: number };
 
 /** The session with its balance computed. */
 export function view(state: SessionState): SessionView {
-  return { ...state, balanceMsat: balanceOf(state) };
+  return { ...state, balanceMsat: balanceOf(state), reservedMsat: reservedOf(state) };
 }
+
+/** One step of a read-modify-CAS update: the record to write (none: leave it) and the caller's result. */
+export type Step<R> = { write?: SessionState; result: R };
 
 /** The next version of `s`, with activity recorded at `now` (never moving backwards). */
 export function bump(s: SessionState, now: number): SessionState {

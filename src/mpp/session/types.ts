@@ -49,6 +49,22 @@ export type DeductResult =
       spentMsat: number;
     };
 
+/** The outcome of `reserve`; `renewAt` (unix ms) is when the stream should settle and reserve again so the session does not go idle. */
+export type ReserveResult =
+  | { ok: true; reservedMsat: number; balanceMsat: number; renewAt: number }
+  | {
+      ok: false;
+      reason: "insufficient-balance" | "too-many-reservations" | SessionRefusal;
+      balanceMsat: number;
+      requiredMsat: number;
+      spentMsat: number;
+    };
+
+/** The outcome of `settleReservation`; `releasedMsat` went back to the balance. */
+export type SettleResult =
+  | { ok: true; spentMsat: number; balanceMsat: number; releasedMsat: number }
+  | { ok: false; reason: "reservation-not-found" | SessionRefusal };
+
 /** The outcome of `topUp`. */
 export type TopUpResult =
   | { ok: true; balanceMsat: number }
