@@ -46,7 +46,8 @@ export function getConfig(bindings: Bindings): Config {
 
 function parseConfig(env: Bindings): Config {
   const environment = env.LN402_ENV === "development" ? "development" : "production";
-  const rawKey = env.SECRETS_KEY ?? (environment === "development" ? DEV_SECRETS_KEY : undefined);
+  const configured = env.SECRETS_KEY?.trim() ? env.SECRETS_KEY.trim() : undefined;
+  const rawKey = configured ?? (environment === "development" ? DEV_SECRETS_KEY : undefined);
   if (rawKey === undefined || rawKey === "") {
     throw new ConfigError(
       "SECRETS_KEY is not set. Set it as a Worker secret: 64 hex characters (32 random bytes), e.g. `wrangler secret put SECRETS_KEY`.",
