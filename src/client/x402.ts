@@ -1,5 +1,3 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { x402Client } from "@x402/core/client";
 import type {
   PaymentPayloadContext,
@@ -13,6 +11,7 @@ import {
   decodeInvoice,
 } from "../protocol/bolt11/Bolt11.ts";
 import { ProblemError } from "../protocol/Errors.ts";
+import { proves } from "../protocol/Preimage.ts";
 import { lightningNetwork } from "../protocol/x402/Networks.ts";
 import type { LightningPayer } from "./wallet.ts";
 
@@ -215,7 +214,7 @@ export class ExactLightningClientScheme implements SchemeNetworkClient {
 
   async #pay(invoice: string, decoded: DecodedInvoice): Promise<Proof> {
     const { preimage } = await this.#options.wallet.payInvoice(invoice);
-    if (!/^[0-9a-fA-F]{64}$/.test(preimage) || hashOf(preimage) !== decoded.paymentHash) {
+    if (!proves(preimage, decoded.paymentHash)) {
       // Money has moved (or the wallet claims so): the spend stays counted.
       throw new X402LightningClientError(
         "bad_preimage",
@@ -258,8 +257,4 @@ export function createLightningX402Client(options: ExactLightningClientOptions):
         (r) => lightningNetwork(r.network) === null || r.extra?.paymentMethod === "lightning",
       ),
     );
-}
-
-function hashOf(preimageHex: string): string {
-  return bytesToHex(sha256(hexToBytes(preimageHex)));
 }

@@ -1,14 +1,8 @@
-/**
- * The `lightning`/`charge` method, server side (draft-lightning-charge-00): the challenge
- * request carries a fresh BOLT11 invoice; the credential proves payment with its
- * preimage; each payment hash pays for exactly one challenge, atomically.
- */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { type Bolt11Network, decodeInvoice } from "../protocol/bolt11/Bolt11.ts";
 import * as Problems from "../protocol/mpp/Problems.ts";
 import type { Receipt } from "../protocol/mpp/Receipt.ts";
 import * as Receipts from "../protocol/mpp/Receipt.ts";
+import { proves } from "../protocol/Preimage.ts";
 import {
   type Infer,
   object,
@@ -143,7 +137,7 @@ export function lightningChargeServer(
         return fail(Problems.unknownChallenge("The challenge's invoice does not decode."));
       }
       const paymentHash = invoice.paymentHash;
-      if (bytesToHex(sha256(hexToBytes(preimage))) !== paymentHash) {
+      if (!proves(preimage, paymentHash)) {
         return fail(
           Problems.invalidPreimage(
             "sha256(preimage) is not the invoice's payment hash; send the preimage your wallet returned for this invoice.",

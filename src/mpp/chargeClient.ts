@@ -1,10 +1,3 @@
-/**
- * The `lightning`/`charge` method, client side (draft-lightning-charge-00 §client): decode
- * and check the invoice before paying it, pay each payment hash at most once, and
- * answer with the preimage.
- */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import {
   type Bolt11Network,
   type DecodedInvoice,
@@ -13,6 +6,7 @@ import {
 import { ProblemError } from "../protocol/Errors.ts";
 import type * as Challenge from "../protocol/mpp/Challenge.ts";
 import * as Credential from "../protocol/mpp/Credential.ts";
+import { proves } from "../protocol/Preimage.ts";
 import { SchemaIssue } from "../protocol/Schema.ts";
 import { PaymentTimeoutError } from "../providers/errors.ts";
 import type { LightningProvider } from "../providers/LightningProvider.ts";
@@ -128,10 +122,7 @@ export function lightningChargeClient(
       ...(options.maxFeeSats !== undefined && { maxFeeMsat: options.maxFeeSats * 1000 }),
     });
     const preimage = result.preimage.toLowerCase();
-    if (
-      !/^[0-9a-f]{64}$/.test(preimage) ||
-      bytesToHex(sha256(hexToBytes(preimage))) !== invoice.paymentHash
-    ) {
+    if (!/^[0-9a-f]{64}$/.test(preimage) || !proves(preimage, invoice.paymentHash)) {
       throw new ChargeRefusedError(
         "bad-preimage",
         "The wallet returned a preimage that does not match the invoice.",

@@ -1,9 +1,8 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import { type Bolt11Network, decodeInvoice, readInvoice } from "../protocol/bolt11/Bolt11.ts";
 import { ProblemError } from "../protocol/Errors.ts";
 import { type NwcConnection, parseConnectionString } from "../protocol/nip47/ConnectionString.ts";
 import { type NwcTransaction, NwcWalletError, parseResult } from "../protocol/nip47/Messages.ts";
+import { proves } from "../protocol/Preimage.ts";
 import { NwcClient } from "../relay/NwcClient.ts";
 import {
   AuthenticationError,
@@ -79,7 +78,7 @@ export class NwcLightningProvider implements LightningProvider {
       throw toLightningError(err, "pay_invoice");
     }
     const result = this.#parse("pay_invoice", raw);
-    if (bytesToHex(sha256(hexToBytes(result.preimage))) !== paymentHash)
+    if (!proves(result.preimage, paymentHash))
       throw new LightningError("payment_failed", "The wallet returned a preimage of another hash.");
     return { preimage: result.preimage, feesPaidMsat: result.feesPaidMsat ?? 0 };
   }

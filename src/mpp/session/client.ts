@@ -1,11 +1,3 @@
-/**
- * The `lightning`/`session` method, client side (draft-lightning-session-00): decode and
- * check the deposit invoice before paying it, open with a fresh no-amount return
- * invoice, then authorize requests with `bearer` credentials that echo the open
- * challenge (no unpaid 402 round trip per request), top up and close on demand.
- */
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import {
   type Bolt11Network,
   type DecodedInvoice,
@@ -14,6 +6,7 @@ import {
 import { ProblemError } from "../../protocol/Errors.ts";
 import * as Challenge from "../../protocol/mpp/Challenge.ts";
 import * as Credential from "../../protocol/mpp/Credential.ts";
+import { proves } from "../../protocol/Preimage.ts";
 import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import type { PaymentClientMethod } from "../fetch.ts";
@@ -124,10 +117,7 @@ export function lightningSessionClient(
     });
     const paid = await provider.payInvoice({ invoice: invoice.invoice });
     const preimage = paid.preimage.toLowerCase();
-    if (
-      !/^[0-9a-f]{64}$/.test(preimage) ||
-      bytesToHex(sha256(hexToBytes(preimage))) !== invoice.paymentHash
-    )
+    if (!/^[0-9a-f]{64}$/.test(preimage) || !proves(preimage, invoice.paymentHash))
       throw new SessionClientError(
         "The wallet returned a preimage that does not match the invoice.",
       );

@@ -5,7 +5,7 @@
  * `close` refunds the rest. The engine is `Sessions` (msat); this layer speaks sats.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import {
   type Bolt11Network,
   type DecodedInvoice,
@@ -13,6 +13,7 @@ import {
 } from "../../protocol/bolt11/Bolt11.ts";
 import type * as Credential from "../../protocol/mpp/Credential.ts";
 import * as Problems from "../../protocol/mpp/Problems.ts";
+import { paymentHashOf } from "../../protocol/Preimage.ts";
 import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { MemoryStore } from "../../store/MemoryStore.ts";
@@ -65,8 +66,6 @@ export type LightningSessionServer = LightningServerMethod & {
   /** An SSE response billing `satsPerChunk` per event (draft-lightning-session-00 §Streaming). */
   serve(options: SessionServeOptions): Response;
 };
-
-const sha256Hex = (hex: string) => bytesToHex(sha256(hexToBytes(hex)));
 
 /** The lightning/session server method over a LightningProvider. */
 export function lightningSessionServer(
@@ -174,7 +173,7 @@ export function lightningSessionServer(
       if (cached) return cached;
     }
     const proof = payload.action === "topUp" ? payload.topUpPreimage : payload.preimage;
-    const provenHash = sha256Hex(proof);
+    const provenHash = paymentHashOf(proof);
 
     if (payload.action === "bearer" || payload.action === "close") {
       // §bearer, §close: the deposit preimage is the session's secret (sessionId = its hash).

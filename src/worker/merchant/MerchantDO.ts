@@ -1,13 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
-import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
-import { NotFoundError, ProblemError } from "../../protocol/Errors.ts";
+import { NotFoundError } from "../../protocol/Errors.ts";
 import {
   type NwcConnection,
   parseConnectionString,
 } from "../../protocol/nip47/ConnectionString.ts";
 import type { NwcNotification } from "../../protocol/nip47/Messages.ts";
+import { proves } from "../../protocol/Preimage.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import { NwcClient } from "../../relay/NwcClient.ts";
 import { type Config, getConfig } from "../config.ts";
@@ -15,6 +13,7 @@ import type { Bindings } from "../env.ts";
 import { seal, unseal } from "../secrets.ts";
 import { Claims } from "./Claims.ts";
 import { type BookEntry, InvoiceBook } from "./InvoiceBook.ts";
+import { checkIssued } from "./issued.ts";
 import { PaymentDesk, type SettleOutcome, type VerifyOutcome } from "./PaymentDesk.ts";
 import { type Capabilities, checkWallet, type WalletRecord } from "./registration.ts";
 import { capture, type RpcResult } from "./rpc.ts";
@@ -166,7 +165,13 @@ export class MerchantDO extends DurableObject<Bindings> {
     } catch (err) {
       throw walletProblem(err, "create an invoice");
     }
-    const decoded = this.checkIssued(tx.invoice, tx.paymentHash, input.amountMsat, wallet);
+    const decoded = checkIssued(
+      tx.invoice,
+      tx.paymentHash,
+      input.amountMsat,
+      wallet,
+      Math.floor(Date.now() / 1000),
+    );
     this.book.add({
       paymentHash: decoded.paymentHash,
       invoice: decoded.invoice,
@@ -320,7 +325,7 @@ export class MerchantDO extends DurableObject<Bindings> {
     if (n.type !== "payment_received") return;
     const { paymentHash, preimage, settledAt } = n.transaction;
     // Trust a notification only with a preimage that proves the payment.
-    if (preimage === undefined || bytesToHex(sha256(hexToBytes(preimage))) !== paymentHash) return;
+    if (preimage === undefined || !proves(preimage, paymentHash)) return;
     this.book.markPaid(
       paymentHash,
       settledAt ?? Math.floor(Date.now() / 1000),
@@ -353,8 +358,7 @@ export class MerchantDO extends DurableObject<Bindings> {
 
   private async refresh(client: NwcClient, paymentHash: string): Promise<void> {
     const tx = await client.lookupInvoice({ paymentHash });
-    const proven =
-      tx.preimage !== undefined && bytesToHex(sha256(hexToBytes(tx.preimage))) === paymentHash;
+    const proven = tx.preimage !== undefined && proves(tx.preimage, paymentHash);
     if (proven || tx.state === "settled") {
       this.book.markPaid(
         paymentHash,
@@ -373,36 +377,6 @@ export class MerchantDO extends DurableObject<Bindings> {
       if (!client.isOpen) return;
       await this.refresh(client, entry.paymentHash).catch(() => {});
     }
-  }
-
-  private checkIssued(
-    invoice: string,
-    paymentHash: string,
-    amountMsat: number,
-    wallet: WalletRecord,
-  ) {
-    const mismatch = (what: string) =>
-      new ProblemError(
-        502,
-        "wallet-bad-invoice",
-        "Wallet returned a bad invoice",
-        `The merchant's wallet returned an invoice whose ${what}; it was not issued.`,
-      );
-    let decoded: ReturnType<typeof decodeInvoice>;
-    try {
-      decoded = decodeInvoice(invoice);
-    } catch {
-      throw mismatch("BOLT11 encoding is invalid");
-    }
-    if (decoded.paymentHash !== paymentHash)
-      throw mismatch("payment hash differs from the one reported");
-    if (decoded.amountMsat !== amountMsat) throw mismatch(`amount is not ${amountMsat} msat`);
-    if (decoded.network !== wallet.network) throw mismatch(`network is not ${wallet.network}`);
-    if (wallet.nodePubkey !== null && decoded.payeeNodeKey !== wallet.nodePubkey)
-      throw mismatch("payee is not the wallet's node");
-    if (decoded.expiresAt <= Math.floor(Date.now() / 1000))
-      throw mismatch("expiry is already past");
-    return decoded;
   }
 
   private requireWallet(): WalletRecord {

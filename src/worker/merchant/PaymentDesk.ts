@@ -1,6 +1,5 @@
-import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 import type { Bolt11Network } from "../../protocol/bolt11/Bolt11.ts";
+import { proves } from "../../protocol/Preimage.ts";
 import { type Rejection, reject } from "../../protocol/x402/Reasons.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import type { Claims } from "./Claims.ts";
@@ -97,7 +96,7 @@ export class PaymentDesk {
 
     if (check.preimage !== null) {
       // The preimage is the proof: only a payment reveals it (no network call needed).
-      if (bytesToHex(sha256(hexToBytes(check.preimage))) !== check.paymentHash) {
+      if (!proves(check.preimage, check.paymentHash)) {
         return { ok: false, rejection: reject("invalid_preimage") };
       }
       if (entry.status === "pending")
