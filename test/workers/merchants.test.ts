@@ -441,4 +441,22 @@ describe("management", () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
   });
+
+  it("error: invoice creation is rate limited per client address before any invoice is minted", async () => {
+    const ip = "192.0.2.120";
+    const makesBefore = (await devnet.wallet("merchant")).requests.make_invoice ?? 0;
+    // Malformed requests still count: the limit is checked before anything else is done.
+    const statuses: number[] = [];
+    for (let i = 0; i < 121; i++)
+      statuses.push((await post("/invoice", "{}", { "CF-Connecting-IP": ip })).status);
+    expect(statuses.slice(0, 120).every((s) => s === 400)).toBe(true);
+    const limited = await post(
+      "/invoice",
+      { merchantId: "m_any", amount: "1000" },
+      { "CF-Connecting-IP": ip },
+    );
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get("Retry-After"))).toBeGreaterThan(0);
+    expect((await devnet.wallet("merchant")).requests.make_invoice ?? 0).toBe(makesBefore);
+  });
 });
