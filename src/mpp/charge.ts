@@ -15,6 +15,7 @@ import {
 import type { LightningProvider } from "../providers/LightningProvider.ts";
 import { MemoryStore } from "../store/MemoryStore.ts";
 import type { Store } from "../store/Store.ts";
+import { networkOf } from "./network.ts";
 import type { LightningServerMethod, VerifyResult } from "./server.ts";
 
 /** Options of `lightningChargeServer`. */
@@ -78,13 +79,7 @@ export function lightningChargeServer(
   const store = options.store ?? new MemoryStore();
   const invoiceExpirySecs = options.invoiceExpirySecs ?? 300;
   const receiptTtlSecs = options.receiptTtlSecs ?? 86_400;
-  let network: Promise<Bolt11Network> | undefined;
-  const getNetwork = () => {
-    network ??= options.network
-      ? Promise.resolve(options.network)
-      : (provider.getNetwork?.() ?? Promise.resolve("mainnet" as const));
-    return network;
-  };
+  const getNetwork = networkOf(provider, options.network);
 
   return {
     name: "lightning",

@@ -18,6 +18,7 @@ import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { MemoryStore } from "../../store/MemoryStore.ts";
 import type { Store } from "../../store/Store.ts";
+import { networkOf } from "../network.ts";
 import type { LightningServerMethod, RouteTerms, VerifyResult } from "../server.ts";
 import { Answers, closeAnswer, receiptFor, refusal } from "./answers.ts";
 import { Sessions } from "./Sessions.ts";
@@ -80,13 +81,7 @@ export function lightningSessionServer(
     now,
     ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
   });
-  let network: Promise<Bolt11Network> | undefined;
-  const getNetwork = () => {
-    network ??= options.network
-      ? Promise.resolve(options.network)
-      : (provider.getNetwork?.() ?? Promise.resolve("mainnet" as const));
-    return network;
-  };
+  const getNetwork = networkOf(provider, options.network);
   const answers = new Answers(store);
   const fail = (problem: Problems.PaymentProblem): VerifyResult => ({ ok: false, problem });
 

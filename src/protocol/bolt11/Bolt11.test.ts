@@ -3,6 +3,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bech32, hex } from "@scure/base";
 import bolt11 from "bolt11";
 import { describe, expect, it } from "vitest";
+import { mulberry32 } from "../../../test/support/fixtures.ts";
 import type { Bolt11Network, InvoiceFields } from "./Bolt11.ts";
 import { Bolt11Error, decodeInvoice, encodeInvoice, readInvoice } from "./Bolt11.ts";
 import { SIGNATURE_WORDS, signDigest, signingDigest } from "./Signature.ts";
@@ -480,18 +481,6 @@ describe("decodeInvoice errors", () => {
     expect(decoded).toBeGreaterThan(0);
   });
 });
-
-/** A small seeded PRNG, so the fuzz inputs are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 describe("readInvoice", () => {
   it("behavior: reads the same fields as decodeInvoice, without recovering the payee", () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { SAMPLE_HASH, SAMPLE_PREIMAGE, WIRE_TX } from "../../../test/support/fixtures.ts";
 import { BadRequestError } from "../Errors.ts";
 import {
   chooseEncryption,
@@ -14,25 +15,8 @@ import {
   payInvoiceRequest,
 } from "./Messages.ts";
 
-const HASH = "ab".repeat(32);
-const PREIMAGE = "cd".repeat(32);
-
-/** A lookup_invoice result as a wallet sends it (devnet and Alby shapes). */
-const WIRE_TX = {
-  type: "incoming",
-  state: "settled",
-  invoice: "lnbcrt210n1…",
-  description: "coffee",
-  description_hash: "",
-  preimage: PREIMAGE,
-  payment_hash: HASH,
-  amount: 21_000,
-  fees_paid: 0,
-  created_at: 1_750_000_000,
-  expires_at: 1_750_003_600,
-  settled_at: 1_750_000_100,
-  metadata: {},
-};
+const HASH = SAMPLE_HASH;
+const PREIMAGE = SAMPLE_PREIMAGE;
 
 function response(body: unknown): string {
   return JSON.stringify(body);

@@ -1,6 +1,7 @@
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { generateSecretKey, getPublicKey } from "nostr-tools/pure";
 import { describe, expect, it } from "vitest";
+import { mulberry32, SAMPLE_HASH, WIRE_TX } from "../../../test/support/fixtures.ts";
 import {
   InvalidNwcUrlError,
   type NwcConnection,
@@ -23,24 +24,7 @@ import {
 
 const SECRET = bytesToHex(generateSecretKey());
 const WALLET = getPublicKey(generateSecretKey());
-const HASH = "ab".repeat(32);
-
-/** A lookup_invoice result as a wallet sends it. */
-const WIRE_TX = {
-  type: "incoming",
-  state: "settled",
-  invoice: "lnbcrt210n1…",
-  description: "coffee",
-  description_hash: "",
-  preimage: "cd".repeat(32),
-  payment_hash: HASH,
-  amount: 21_000,
-  fees_paid: 0,
-  created_at: 1_750_000_000,
-  expires_at: 1_750_003_600,
-  settled_at: 1_750_000_100,
-  metadata: {},
-};
+const HASH = SAMPLE_HASH;
 
 describe("parseConnectionString (fuzz)", () => {
   it("behavior (fuzz): mutated strings either parse to lowercase keys and ws(s) relays or throw InvalidNwcUrlError without the secret", () => {
@@ -138,15 +122,3 @@ describe("NIP-47 messages (fuzz)", () => {
     expect(parsedResults).toBeGreaterThan(0);
   });
 });
-
-/** A small seeded PRNG, so the fuzz inputs are the same on every run. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
