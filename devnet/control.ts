@@ -9,9 +9,9 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  * can create wallets, read balances and inject faults:
  *
  *   GET  /                         relay URL and every wallet
- *   POST /wallets                  { name, balanceSats?, methods?, encryptions?, network?, notifications? } → wallet
+ *   POST /wallets                  { name, balanceSats?, methods?, encryptions?, network?, notifications?, reportsNodePubkey? } → wallet
  *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
- *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply? }
+ *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply?, invoiceHash?: string | null }
  *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
  *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, latencyMs?, refusePublishes?: string | null }
  */
@@ -91,6 +91,8 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
       options.encryptions = body.encryptions.map(String) as Encryption[];
     if (typeof body.network === "string") options.network = body.network;
     if (typeof body.notifications === "boolean") options.notifications = body.notifications;
+    if (typeof body.reportsNodePubkey === "boolean")
+      options.reportsNodePubkey = body.reportsNodePubkey;
     return send(res, 201, describeWallet(devnet, await devnet.createWallet(body.name, options)));
   }
   if (first === "wallets" && name !== undefined) {
@@ -100,6 +102,8 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     if (action === "faults" && req.method === "POST") {
       if (typeof body.delayMs === "number") wallet.faults.setDelay(body.delayMs);
       if (typeof body.noReply === "boolean") wallet.faults.setNoReply(body.noReply);
+      if (typeof body.invoiceHash === "string" || body.invoiceHash === null)
+        wallet.faults.setInvoiceHash(body.invoiceHash);
       if (body.error === null) wallet.faults.setError(null);
       else if (isRecord(body.error) && typeof body.error.code === "string") {
         wallet.faults.setError(

@@ -286,7 +286,26 @@ export class Ledger {
     return this.account(wallet).nodePubkey;
   }
 
+  /**
+   * A lying wallet's invoice (a fault for tests): validly signed by `payee`'s node for a
+   * payment hash it holds no preimage for (someone else's), and never recorded.
+   */
+  forgeInvoice(payee: string, request: InvoiceRequest, paymentHash: string): Nip47Transaction {
+    return this.toTransaction(this.draft(payee, request, paymentHash, false), "incoming");
+  }
+
   private issue(
+    payee: string,
+    request: InvoiceRequest,
+    paymentHash: string,
+    hold: boolean,
+  ): Invoice {
+    const invoice = this.draft(payee, request, paymentHash, hold);
+    this.invoices.set(paymentHash, invoice);
+    return invoice;
+  }
+
+  private draft(
     payee: string,
     request: InvoiceRequest,
     paymentHash: string,
@@ -324,7 +343,6 @@ export class Ledger {
       settledAt: null,
       holdOutcome: null,
     };
-    this.invoices.set(paymentHash, invoice);
     return invoice;
   }
 

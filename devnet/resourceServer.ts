@@ -18,7 +18,11 @@ export function weatherServer(options: {
 }): Hono {
   const network = X402_NETWORKS.regtest as `${string}:${string}`;
   const scheme = new ExactLightningServerScheme({
-    invoices: ln402Invoices({ url: options.ln402Url, merchantId: options.merchantId }),
+    invoices: ln402Invoices({
+      url: options.ln402Url,
+      merchantId: options.merchantId,
+      apiKey: options.apiKey,
+    }),
     merchantId: options.merchantId,
     description: "weather report",
   });

@@ -44,6 +44,8 @@ export type WalletOptions = {
   network?: string;
   /** Whether the wallet sends notifications (many real wallets do not). Default: true. */
   notifications?: boolean;
+  /** Whether get_info names the node key (some wallets omit it). Default: true. */
+  reportsNodePubkey?: boolean;
 };
 
 /** Per-wallet fault injection. */
@@ -54,6 +56,11 @@ export type WalletFaults = {
   setError(code: string | null, message?: string): void;
   /** Never replies (a wallet service that is down while its relay is up). */
   setNoReply(on: boolean): void;
+  /**
+   * A lying wallet: make_invoice answers with a validly signed invoice for this payment
+   * hash (someone else's, say) instead of a fresh one; `null` behaves normally again.
+   */
+  setInvoiceHash(paymentHash: string | null): void;
 };
 
 /** A devnet wallet service reachable through its NWC connection string. */
@@ -105,6 +112,7 @@ export function startWalletService(
   let delayMs = 0;
   let fixedError: { code: string; message: string } | null = null;
   let noReply = false;
+  let forcedHash: string | null = null;
   const requestCounts: Record<string, number> = {};
   const notifications = options.notifications === false ? [] : NOTIFICATIONS;
 
@@ -192,7 +200,7 @@ export function startWalletService(
         return {
           alias: `devnet-${name}`,
           color: "#f7931a",
-          pubkey: ledger.nodePubkey(name),
+          ...(options.reportsNodePubkey === false ? {} : { pubkey: ledger.nodePubkey(name) }),
           network: options.network ?? "regtest",
           block_height: 1,
           block_hash: "0".repeat(64),
@@ -202,6 +210,11 @@ export function startWalletService(
       case "get_balance":
         return { balance: ledger.balance(name) };
       case "make_invoice":
+        if (forcedHash !== null) {
+          const paymentHash = forcedHash;
+          forcedHash = null;
+          return ledger.forgeInvoice(name, invoiceRequest(params), paymentHash);
+        }
         return ledger.makeInvoice(name, invoiceRequest(params));
       case "make_hold_invoice":
         return ledger.makeHoldInvoice(name, {
@@ -287,6 +300,9 @@ export function startWalletService(
       },
       setNoReply: (on) => {
         noReply = on;
+      },
+      setInvoiceHash: (paymentHash) => {
+        forcedHash = paymentHash;
       },
     },
     balanceMsat: () => ledger.balance(name),

@@ -37,11 +37,10 @@ export async function startWrangler(
   options: { raiseRateLimits?: boolean } = {},
 ): Promise<Wrangler> {
   const port = await freePort();
-  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(
-    /limit = \d+/g,
-    "limit = 1000000",
-  );
-  const configPath = join(ROOT, ".wrangler", "bench.wrangler.toml");
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const config = options.raiseRateLimits ? toml.replace(/limit = \d+/g, "limit = 1000000") : toml;
+  // One copy per instance: suites may run several at once.
+  const configPath = join(ROOT, ".wrangler", `dev-${port}.wrangler.toml`);
   mkdirSync(dirname(configPath), { recursive: true });
   writeFileSync(
     configPath,

@@ -85,6 +85,12 @@ export class HostedLightningProvider implements LightningProvider {
     if (!/^[0-9a-f]{64}$/.test(paymentHash))
       throw new LightningError("invalid_request", "paymentHash must be 64 lowercase hex.");
     const body = await this.#request("GET", `/invoice/status/${paymentHash}`);
+    // Only this merchant's invoices count: a hash indexed to another merchant is none of ours.
+    if (typeof body.merchantId === "string" && body.merchantId !== this.#options.merchantId)
+      throw new LightningError(
+        "not_found",
+        "ln402 issued no invoice with this hash for this merchant.",
+      );
     const nowSecs = Math.floor((this.#options.now ?? Date.now)() / 1000);
     const expiresAt = typeof body.expiresAt === "number" ? body.expiresAt : 0;
     const amount = typeof body.amount === "string" ? Number(body.amount) : Number.NaN;

@@ -1,7 +1,13 @@
 import { type Bolt11Network, decodeInvoice, readInvoice } from "../protocol/bolt11/Bolt11.ts";
 import { ProblemError } from "../protocol/Errors.ts";
 import { type NwcConnection, parseConnectionString } from "../protocol/nip47/ConnectionString.ts";
-import { type NwcTransaction, NwcWalletError, parseResult } from "../protocol/nip47/Messages.ts";
+import {
+  isSettled,
+  type NwcTransaction,
+  NwcWalletError,
+  parseResult,
+} from "../protocol/nip47/Messages.ts";
+import { walletNetwork } from "../protocol/nip47/Networks.ts";
 import { proves } from "../protocol/Preimage.ts";
 import { NwcClient } from "../relay/NwcClient.ts";
 import {
@@ -258,7 +264,7 @@ function txState(tx: NwcTransaction, nowSecs: number): InvoiceState["state"] {
       return "canceled";
     case undefined:
       // A wallet that omits the state: settled_at and expiry tell it.
-      if (tx.settledAt) return "settled";
+      if (isSettled(tx)) return "settled";
       return tx.expiresAt !== undefined && nowSecs >= tx.expiresAt ? "expired" : "pending";
     default:
       return tx.state;
@@ -266,20 +272,10 @@ function txState(tx: NwcTransaction, nowSecs: number): InvoiceState["state"] {
 }
 
 function toNetwork(network: string | undefined): Bolt11Network {
-  switch (network) {
-    case "bitcoin":
-    case "mainnet":
-      return "mainnet";
-    case "testnet":
-    case "testnet3":
-    case "testnet4":
-      return "testnet";
-    case "signet":
-    case "regtest":
-      return network;
-    default:
-      throw new LightningError("unsupported", `The wallet reports network "${network ?? ""}".`);
-  }
+  const known = walletNetwork(network);
+  if (known === null)
+    throw new LightningError("unsupported", `The wallet reports network "${network ?? ""}".`);
+  return known;
 }
 
 function invoiceHash(invoice: string): string {

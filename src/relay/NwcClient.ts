@@ -1,6 +1,6 @@
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { getPublicKey } from "nostr-tools/pure";
-import type { NwcConnection } from "../protocol/nip47/ConnectionString.ts";
+import { type NwcConnection, redactRelay } from "../protocol/nip47/ConnectionString.ts";
 import {
   getBalanceRequest,
   getInfoRequest,
@@ -98,7 +98,8 @@ export class NwcClient {
     this.info = info;
     this.walletPubkey = conn.walletPubkey;
     this.clientPubkey = getPublicKey(this.#secretKey);
-    this.relayUrl = socket.url;
+    // Named in errors, which can reach API clients: without the URL's query (auth tokens).
+    this.relayUrl = redactRelay(socket.url);
   }
 
   /**

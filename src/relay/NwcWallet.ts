@@ -138,7 +138,7 @@ export function walletTimeout(method: string, timeoutMs: number): UnavailableErr
   return new UnavailableError(
     "wallet-timeout",
     "Wallet did not answer",
-    `The wallet did not answer ${method} within ${timeoutMs / 1000} s; it may be offline. Try again later.`,
+    `The wallet did not answer ${method} within ${timeoutMs / 1000} s. Either the wallet service is offline (try again later), or it does not know this connection (a revoked or mistyped connection string: wallets ignore requests signed with a secret they did not issue).`,
   );
 }
 

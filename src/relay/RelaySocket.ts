@@ -79,7 +79,14 @@ export class RelaySocket {
 
   /** Opens a socket to `url`; rejects with a 503 problem if it does not open in time. */
   static async open(url: string, options: RelaySocketOptions = {}): Promise<RelaySocket> {
-    const Ctor = options.WebSocket ?? WebSocket;
+    const Ctor = options.WebSocket ?? (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+    if (Ctor === undefined) {
+      // Node before 22 has no global WebSocket; without this the failure reads as an
+      // unreachable relay, which sends people looking in the wrong place.
+      throw new Error(
+        "No WebSocket implementation: NWC needs a global WebSocket (Node 22 or newer, Deno, Bun, Workers, browsers) or the `WebSocket` option (e.g. the `ws` package's WebSocket).",
+      );
+    }
     const socket = new Ctor(url);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -90,9 +97,9 @@ export class RelaySocket {
         clearTimeout(timer);
         resolve();
       });
-      socket.addEventListener("error", () => {
+      socket.addEventListener("error", (event) => {
         clearTimeout(timer);
-        reject(relayUnavailable(url, "refused the connection"));
+        reject(relayUnavailable(url, openFailure(event)));
       });
     });
     return new RelaySocket(url, socket, options);
@@ -252,6 +259,21 @@ export class RelaySocket {
     }
     if (notify) this.onClose?.(`Relay ${hostOf(this.url)} ${reason}`);
   }
+}
+
+/**
+ * Why a socket failed to open, as far as it can be told. A name that does not resolve
+ * is said so; refused, unreachable and TLS failures are one answer, so that a relay URL
+ * (attacker input at registration) cannot be used to learn which ports are open.
+ */
+function openFailure(event: Event): string {
+  const error = (event as { error?: unknown }).error;
+  const cause =
+    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
+  const text = `${error instanceof Error ? error.message : ""} ${String(cause?.code ?? "")}`;
+  if (/ENOTFOUND|EAI_AGAIN|getaddrinfo|DNS/i.test(text))
+    return "could not be found (its host name does not resolve)";
+  return "could not be connected to (refused, unreachable, or the TLS handshake failed)";
 }
 
 function hostOf(url: string): string {

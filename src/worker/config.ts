@@ -1,6 +1,26 @@
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { ProblemError } from "../protocol/Errors.ts";
-import type { Bindings } from "./env.ts";
+
+/**
+ * The raw variables and secrets the configuration is read from (a part of the Worker's
+ * bindings). Declared here, not in env.ts, so that config.ts imports nothing of the
+ * Worker: env.ts → MerchantDO.ts → config.ts is then a chain, not a cycle.
+ */
+export type ConfigVars = {
+  /** "true" lets merchants use ws:// relays (dev and tests only). */
+  ALLOW_INSECURE_RELAYS?: string;
+  /** "development" enables dev defaults (a fixed SECRETS_KEY when none is set). */
+  LN402_ENV?: string;
+  /** Secret: 64 hex chars, the AES-GCM key for NWC strings at rest. */
+  SECRETS_KEY?: string;
+  UPSTASH_REDIS_REST_URL?: string;
+  UPSTASH_REDIS_REST_TOKEN?: string;
+  /** Secret: an NWC string; when set, `GET /demo/quote` sells quotes into that wallet. */
+  DEMO_NWC_SECRET?: string;
+  WALLET_TIMEOUT_MS?: string;
+  IDLE_DISCONNECT_MS?: string;
+  PING_INTERVAL_MS?: string;
+};
 
 /** The Worker's settings, parsed once from its bindings. Only this module reads raw env strings. */
 export type Config = Readonly<{
@@ -36,7 +56,7 @@ const DEV_SECRETS_KEY = "6c6e3430322d6465762d6f6e6c792d6e6f742d666f722d70726f647
 const cache = new WeakMap<object, Config>();
 
 /** Parses (once per bindings object) and validates the configuration. */
-export function getConfig(bindings: Bindings): Config {
+export function getConfig(bindings: ConfigVars): Config {
   const cached = cache.get(bindings);
   if (cached) return cached;
   const config = parseConfig(bindings);
@@ -44,7 +64,7 @@ export function getConfig(bindings: Bindings): Config {
   return config;
 }
 
-function parseConfig(env: Bindings): Config {
+function parseConfig(env: ConfigVars): Config {
   const environment = env.LN402_ENV === "development" ? "development" : "production";
   const configured = env.SECRETS_KEY?.trim() ? env.SECRETS_KEY.trim() : undefined;
   const rawKey = configured ?? (environment === "development" ? DEV_SECRETS_KEY : undefined);

@@ -4,7 +4,7 @@ import { type Rejection, reject } from "../protocol/x402/Reasons.ts";
 import { preparePayment } from "../protocol/x402/Verify.ts";
 import type { Store } from "../store/Store.ts";
 import type { Bindings } from "./env.ts";
-import { unwrap } from "./merchant/rpc.ts";
+import { type RpcResult, unwrap } from "./merchant/rpc.ts";
 import { merchantStub } from "./merchantStub.ts";
 import { merchantExists } from "./registry.ts";
 
@@ -35,7 +35,9 @@ export function supportedKinds() {
       scheme: "exact",
       network,
     })),
-    extensions: ["payment-identifier"],
+    // No payment-identifier: a settle success is a delivery, so a replayed success
+    // would be a second one. A proof settles once; a repeat is `already_settled`.
+    extensions: [] as string[],
     signers: { "bip122:*": [] as string[] },
   };
 }
@@ -54,18 +56,22 @@ function failed(rejection: Rejection, network: string): SettleAnswer {
   };
 }
 
-/** Verifies a facilitator request (already parsed). */
+/**
+ * Verifies a facilitator request (already parsed). `reserve` (for a caller holding the
+ * merchant's API key) also leases the proof, so concurrent copies are refused.
+ */
 export async function verifyRequest(
   env: Bindings,
   store: Store,
   request: FacilitatorRequest,
+  reserve: boolean,
 ): Promise<VerifyAnswer> {
   const prepared = preparePayment(request);
   if (!prepared.ok) return invalid(prepared.rejection);
   if (!(await merchantExists(store, prepared.merchantId)))
     return invalid(reject("unknown_invoice"));
-  const outcome = unwrap(
-    await merchantStub(env, prepared.merchantId).verifyPayment(prepared.check),
+  const outcome = merchantGone(
+    await merchantStub(env, prepared.merchantId).verifyPayment(prepared.check, reserve),
   );
   return outcome.ok ? { isValid: true } : invalid(outcome.rejection);
 }
@@ -77,22 +83,28 @@ export async function settleRequest(
 ): Promise<SettleAnswer> {
   const prepared = preparePayment(request);
   if (!prepared.ok) return failed(prepared.rejection, prepared.network);
-  const success: SettleAnswer = {
-    success: true,
-    transaction: prepared.check.paymentHash,
-    network: prepared.network,
-    amount: String(prepared.check.amountMsat),
-    extra: { paymentHash: prepared.check.paymentHash, settledAt: Math.floor(Date.now() / 1000) },
-  };
-  const outcome = unwrap(
-    await merchantStub(env, prepared.merchantId).settlePayment(
-      prepared.check,
-      prepared.idempotencyKey,
-      JSON.stringify(success),
-    ),
+  const outcome = merchantGone(
+    await merchantStub(env, prepared.merchantId).settlePayment(prepared.check),
   );
   if (!outcome.ok) return failed(outcome.rejection, prepared.network);
-  return JSON.parse(outcome.body) as SettleAnswer;
+  const { paymentHash, amountMsat, settledAt } = outcome.redemption;
+  return {
+    success: true,
+    transaction: paymentHash,
+    network: prepared.network,
+    amount: String(amountMsat),
+    extra: { paymentHash, settledAt },
+  };
+}
+
+/**
+ * The DO's answer; a merchant deleted since the registry was read (404 from its own
+ * object, which is authoritative) has issued nothing: `unknown_invoice`.
+ */
+function merchantGone<T>(result: RpcResult<T>): T | { ok: false; rejection: Rejection } {
+  if (!result.ok && result.problem.status === 404)
+    return { ok: false, rejection: reject("unknown_invoice") };
+  return unwrap(result);
 }
 
 /** Parses an untrusted body as a facilitator request (400 if it is not x402). */

@@ -1,20 +1,29 @@
+import { isRecord } from "../protocol/Schema.ts";
 import type { Store } from "../store/Store.ts";
-import type { Capabilities } from "./merchant/registration.ts";
+import { update } from "../store/update.ts";
 import { apiKeyMatches } from "./secrets.ts";
 
 /**
- * The merchant registry and the global invoice index, in the Store. No secret is here:
- * the API key only as its SHA-256, and the NWC string stays sealed in the merchant's
- * Durable Object.
+ * The merchant registry and the global invoice index, in the Store: only what routing
+ * and authentication need. No secret is here (the API key only as its SHA-256; the NWC
+ * string stays sealed in the merchant's Durable Object), and no wallet fact either: the
+ * merchant's object owns those. Every key is built in this module.
  */
+
+/** What a merchant may turn on or off. */
+export type MerchantSettings = {
+  /**
+   * `POST /invoice` without the API key. Off by default: unauthenticated minting lets
+   * any stranger spend the merchant's invoice quota and its wallet's time.
+   */
+  publicInvoices: boolean;
+};
 
 /** A registered merchant as the registry keeps it. Times are unix seconds. */
 export type MerchantRecord = {
   merchantId: string;
   apiKeyHash: string;
-  network: string;
-  walletPubkey: string;
-  capabilities: Capabilities;
+  settings: MerchantSettings;
   createdAt: number;
   updatedAt: number;
 };
@@ -22,16 +31,13 @@ export type MerchantRecord = {
 const merchantKey = (id: string) => `merchant:${id}`;
 const invoiceKey = (paymentHash: string) => `invoice:${paymentHash}`;
 
-/** The record and its raw stored form (for compare-and-swap updates), or null. */
+/** The record, or null. */
 export async function getMerchant(
   store: Store,
   merchantId: string,
-): Promise<{ record: MerchantRecord; raw: string } | null> {
+): Promise<MerchantRecord | null> {
   const raw = await store.get(merchantKey(merchantId));
-  if (raw === null) return null;
-  const value: unknown = JSON.parse(raw);
-  if (!isMerchantRecord(value)) throw new Error("corrupt merchant record");
-  return { record: value, raw };
+  return raw === null ? null : parseRecord(raw);
 }
 
 /** Creates a record; false if the id is taken. */
@@ -39,9 +45,19 @@ export function createMerchant(store: Store, record: MerchantRecord): Promise<bo
   return store.putIfAbsent(merchantKey(record.merchantId), JSON.stringify(record));
 }
 
-/** Replaces a record only if nobody changed it since `raw` was read. */
-export function updateMerchant(store: Store, raw: string, next: MerchantRecord): Promise<boolean> {
-  return store.compareAndSwap(merchantKey(next.merchantId), raw, JSON.stringify(next));
+/**
+ * Changes a record with `fn` (compare-and-swap, retried on a lost race): a concurrent
+ * change is never overwritten. Null when the merchant no longer exists.
+ */
+export async function updateMerchant(
+  store: Store,
+  merchantId: string,
+  fn: (record: MerchantRecord) => MerchantRecord,
+): Promise<MerchantRecord | null> {
+  const written = await update(store, merchantKey(merchantId), (raw) =>
+    raw === null ? undefined : JSON.stringify(fn(parseRecord(raw))),
+  );
+  return written === null ? null : parseRecord(written);
 }
 
 /** Deletes a record. */
@@ -54,41 +70,54 @@ export async function authenticate(
   store: Store,
   merchantId: string,
   apiKey: string | null,
-): Promise<{ record: MerchantRecord; raw: string } | null> {
+): Promise<MerchantRecord | null> {
   if (apiKey === null) return null;
   const found = await getMerchant(store, merchantId);
-  if (!found || !apiKeyMatches(apiKey, found.record.apiKeyHash)) return null;
+  if (!found || !apiKeyMatches(apiKey, found.apiKeyHash)) return null;
   return found;
 }
 
-/** Indexes paymentHash → merchantId until well after the invoice expired. */
-export function indexInvoice(
+/**
+ * Indexes paymentHash → merchantId, put-if-absent: the first merchant to index a hash
+ * owns it for good. True when `merchantId` owns it (now or already); false when another
+ * merchant does, so a wallet returning someone else's payment hash cannot take over
+ * that invoice's public status.
+ */
+export async function claimInvoiceIndex(
   store: Store,
   paymentHash: string,
   merchantId: string,
   ttlSecs: number,
-): Promise<void> {
-  return store.put(invoiceKey(paymentHash), merchantId, { ttlSecs });
+): Promise<boolean> {
+  if (await store.putIfAbsent(invoiceKey(paymentHash), merchantId, { ttlSecs })) return true;
+  return (await store.get(invoiceKey(paymentHash))) === merchantId;
 }
 
-/** The merchant that issued the invoice with this hash, or null. */
+/** The merchant that first indexed this payment hash, or null. */
 export function merchantForInvoice(store: Store, paymentHash: string): Promise<string | null> {
   return store.get(invoiceKey(paymentHash));
 }
 
-function isMerchantRecord(value: unknown): value is MerchantRecord {
-  if (typeof value !== "object" || value === null) return false;
-  const r = value as Record<string, unknown>;
-  return (
-    typeof r.merchantId === "string" &&
-    typeof r.apiKeyHash === "string" &&
-    typeof r.network === "string" &&
-    typeof r.walletPubkey === "string" &&
-    typeof r.capabilities === "object" &&
-    r.capabilities !== null &&
-    typeof r.createdAt === "number" &&
-    typeof r.updatedAt === "number"
-  );
+function parseRecord(raw: string): MerchantRecord {
+  const value: unknown = JSON.parse(raw);
+  if (
+    !isRecord(value) ||
+    typeof value.merchantId !== "string" ||
+    typeof value.apiKeyHash !== "string" ||
+    typeof value.createdAt !== "number" ||
+    typeof value.updatedAt !== "number"
+  ) {
+    throw new Error("corrupt merchant record");
+  }
+  const settings = isRecord(value.settings) ? value.settings : {};
+  return {
+    merchantId: value.merchantId,
+    apiKeyHash: value.apiKeyHash,
+    // Records written before settings existed read as the safe defaults.
+    settings: { publicInvoices: settings.publicInvoices === true },
+    createdAt: value.createdAt,
+    updatedAt: value.updatedAt,
+  };
 }
 
 /**
@@ -101,6 +130,7 @@ const knownMerchants = new Map<string, number>();
 const KNOWN_TTL_MS = 60_000;
 const KNOWN_MAX = 10_000;
 
+/** Whether `merchantId` is registered (cached briefly per isolate; see above). */
 export async function merchantExists(store: Store, merchantId: string): Promise<boolean> {
   const now = Date.now();
   if ((knownMerchants.get(merchantId) ?? 0) > now) return true;

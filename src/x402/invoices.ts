@@ -3,7 +3,13 @@ import { ProblemError } from "../protocol/Errors.ts";
 import { count, hex, isRecord, object, required, SchemaIssue, string } from "../protocol/Schema.ts";
 
 /** What a resource server asks for: one invoice of `amountMsat` for one x402 accept. */
-export type InvoiceRequest = { amountMsat: number; description?: string; expirySecs?: number };
+export type InvoiceRequest = {
+  amountMsat: number;
+  description?: string;
+  expirySecs?: number;
+  /** The paying client's address (ln402 limits invoices per end client). */
+  clientIp?: string;
+};
 
 /** An invoice ready to advertise in `extra.invoice` / `extra.paymentHash`. */
 export type IssuedInvoice = {
@@ -22,6 +28,11 @@ export type Ln402InvoicesOptions = {
   /** The ln402 facilitator's base URL, e.g. `https://ln402.example`. */
   url: string;
   merchantId: string;
+  /**
+   * The merchant's API key. ln402 mints invoices only for their merchant unless the
+   * merchant turned `publicInvoices` on; with the key, limits apply per end client.
+   */
+  apiKey?: string;
   fetch?: typeof fetch;
   /** Per call; default 10 000 (the merchant's wallet answers within the facilitator's own timeout). */
   timeoutMs?: number;
@@ -69,7 +80,12 @@ export function ln402Invoices(options: Ln402InvoicesOptions): InvoiceSource {
       try {
         response = await doFetch(endpoint, {
           method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
+          headers: {
+            "Content-Type": "application/json",
+            Accept: "application/json",
+            ...(options.apiKey !== undefined ? { Authorization: `Bearer ${options.apiKey}` } : {}),
+            ...(request.clientIp !== undefined ? { "Ln402-Client-Ip": request.clientIp } : {}),
+          },
           body: JSON.stringify(body),
           signal: AbortSignal.timeout(timeoutMs),
         });

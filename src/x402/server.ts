@@ -25,6 +25,12 @@ export type ExactLightningServerOptions = {
   description?: string;
   /** Default 600. */
   invoiceExpirySecs?: number;
+  /**
+   * The paying client's address, forwarded to ln402 so that its invoice limits apply per
+   * end client, not to this whole server. Default: `CF-Connecting-IP`, else the first
+   * `X-Forwarded-For` entry (set it when your proxy puts the address elsewhere).
+   */
+  clientAddress?: (request: { header(name: string): string | undefined }) => string | undefined;
 };
 
 /** A route whose Lightning price or payee cannot work; a developer error, not a payer's. */
@@ -63,6 +69,7 @@ export class ExactLightningServerScheme implements SchemeNetworkServer {
   readonly #merchantId: string;
   readonly #description: string | undefined;
   readonly #expirySecs: number;
+  readonly #clientAddress: NonNullable<ExactLightningServerOptions["clientAddress"]>;
   /** Invoices minted per request (keyed by its transport context), so a request mints once per accept. */
   readonly #minted = new WeakMap<object, Map<number, IssuedInvoice>>();
 
@@ -75,6 +82,7 @@ export class ExactLightningServerScheme implements SchemeNetworkServer {
     this.#merchantId = options.merchantId;
     this.#description = options.description;
     this.#expirySecs = expirySecs;
+    this.#clientAddress = options.clientAddress ?? defaultClientAddress;
   }
 
   /**
@@ -196,8 +204,10 @@ export class ExactLightningServerScheme implements SchemeNetworkServer {
     const perRequest = isRecord(transport) ? this.#minted.get(transport) : undefined;
     const known = perRequest?.get(index);
     if (known) return known;
+    const clientIp = this.#clientAddress({ header: (name) => transportHeader(transport, name) });
     const issued = await this.#invoices.createInvoice({
       amountMsat: Number(accept.amount),
+      ...(clientIp ? { clientIp } : {}),
       expirySecs: this.#expirySecs,
       ...(this.#description !== undefined ? { description: this.#description } : {}),
     });
@@ -219,12 +229,31 @@ export function ln402Facilitator(options: {
   return new HTTPFacilitatorClient({
     url: options.url,
     ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    // Verify is authenticated too: ln402 then holds a valid proof for this server until
+    // it settles, so concurrent copies of one proof never reach the handler.
     createAuthHeaders: async () => ({
-      verify: {},
+      verify: { Authorization: `Bearer ${options.apiKey}` },
       settle: { Authorization: `Bearer ${options.apiKey}` },
       supported: {},
     }),
   });
+}
+
+/** A request header from @x402/core's HTTP transport context (`{ request: { adapter } }`). */
+function transportHeader(transport: unknown, name: string): string | undefined {
+  const request = isRecord(transport) ? transport.request : undefined;
+  const adapter = isRecord(request) ? request.adapter : undefined;
+  if (!isRecord(adapter) || typeof adapter.getHeader !== "function") return undefined;
+  const value: unknown = adapter.getHeader(name);
+  return typeof value === "string" ? value : undefined;
+}
+
+function defaultClientAddress(request: { header(name: string): string | undefined }) {
+  return (
+    request.header("cf-connecting-ip") ??
+    request.header("x-forwarded-for")?.split(",")[0]?.trim() ??
+    undefined
+  );
 }
 
 function requireLightning(network: string): void {

@@ -32,6 +32,8 @@ export const devnet = {
       methods?: string[];
       encryptions?: string[];
       network?: string;
+      notifications?: boolean;
+      reportsNodePubkey?: boolean;
     } = {},
   ) => call<ControlWallet>("POST", "/wallets", { name, ...options }),
   wallet: (name: string) => call<ControlWallet>("GET", `/wallets/${encodeURIComponent(name)}`),
@@ -41,6 +43,7 @@ export const devnet = {
       delayMs?: number;
       noReply?: boolean;
       error?: { code: string; message?: string } | null;
+      invoiceHash?: string | null;
     },
   ) => call<ControlWallet>("POST", `/wallets/${encodeURIComponent(name)}/faults`, faults),
   relayFaults: (faults: {

@@ -36,12 +36,16 @@ type Problem = {
   [k: string]: unknown;
 };
 
+/** API keys of the merchants this suite registered, for its invoice requests. */
+const apiKeys = new Map<string, string>();
+
 async function register(
   nwcUrl: string,
 ): Promise<{ merchantId: string; apiKey: string; body: Record<string, unknown> }> {
   const res = await post("/register", { nwcUrl }, { "CF-Connecting-IP": freshClientIp() });
   const body = (await res.json()) as Record<string, unknown>;
   expect(res.status, JSON.stringify(body)).toBe(201);
+  apiKeys.set(String(body.merchantId), String(body.apiKey));
   return { merchantId: String(body.merchantId), apiKey: String(body.apiKey), body };
 }
 
@@ -49,7 +53,12 @@ async function createInvoice(
   merchantId: string,
   amount: string | number = "21000",
 ): Promise<Response> {
-  return post("/invoice", { merchantId, amount, description: "test" });
+  const key = apiKeys.get(merchantId);
+  return post(
+    "/invoice",
+    { merchantId, amount, description: "test" },
+    key === undefined ? {} : { Authorization: `Bearer ${key}` },
+  );
 }
 
 async function problem(res: Response, status: number): Promise<Problem> {
@@ -158,7 +167,12 @@ describe("invoices", () => {
     expect(issued.expiresAt).toBe(decoded.expiresAt);
 
     const before = await (await SELF.fetch(`${BASE}/invoice/status/${issued.paymentHash}`)).json();
-    expect(before).toEqual({ paid: false, amount: "21000", expiresAt: issued.expiresAt });
+    expect(before).toEqual({
+      merchantId,
+      paid: false,
+      amount: "21000",
+      expiresAt: issued.expiresAt,
+    });
 
     await payer().payInvoice({ invoice: issued.invoice });
     const paidWithin = performance.now();
@@ -367,7 +381,7 @@ describe("management", () => {
     });
     expect(del.status).toBe(204);
     await problem(await get(rotated.apiKey), 401);
-    await problem(await createInvoice(merchantId), 404);
+    await problem(await post("/invoice", { merchantId, amount: "21000" }), 404);
     const stub = env.MERCHANT.get(env.MERCHANT.idFromName(merchantId));
     expect(
       await runInDurableObject(stub, async (_i, state) => (await state.storage.list()).size),

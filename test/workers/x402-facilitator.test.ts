@@ -26,8 +26,12 @@ async function register(nwcUrl: string) {
 }
 
 /** Issues an invoice for `who` and returns x402 requirements naming it. */
-async function requirementsFor(who: { merchantId: string }, amountMsat = 21_000) {
-  const res = await post("/invoice", { merchantId: who.merchantId, amount: String(amountMsat) });
+async function requirementsFor(who: { merchantId: string; apiKey: string }, amountMsat = 21_000) {
+  const res = await post(
+    "/invoice",
+    { merchantId: who.merchantId, amount: String(amountMsat) },
+    { Authorization: `Bearer ${who.apiKey}` },
+  );
   expect(res.status).toBe(201);
   const issued = (await res.json()) as { invoice: string; paymentHash: string };
   return {
@@ -89,7 +93,8 @@ describe("GET /supported and /.well-known/x402", () => {
     expect(supported.kinds).toEqual(
       Object.values(X402_NETWORKS).map((network) => ({ x402Version: 2, scheme: "exact", network })),
     );
-    expect(supported.extensions).toContain("payment-identifier");
+    // No payment-identifier replays: a settle success is a delivery, so it happens once.
+    expect(supported.extensions).not.toContain("payment-identifier");
     const discovery = (await (await SELF.fetch(`${BASE}/.well-known/x402`)).json()) as Json;
     expect(discovery).toMatchObject({
       x402Version: 2,
@@ -142,7 +147,7 @@ describe("verify and settle a paid invoice", () => {
     expect(results.filter((r) => r.errorReason === "already_settled")).toHaveLength(9);
   });
 
-  it("behavior: a retried settle with the same payment-identifier gets the earlier answer; another id does not", async () => {
+  it("error: a repeated settle is already_settled, whatever payment-identifier it carries", async () => {
     const requirements = await requirementsFor(merchant);
     const preimage = await pay(requirements);
     const id = (key: string) => ({ "payment-identifier": { info: { id: key } } });
@@ -150,14 +155,28 @@ describe("verify and settle a paid invoice", () => {
       await settle(body(requirements, { preimage }, id("pay_0123456789abcdef")))
     ).json()) as Json;
     expect(first.success).toBe(true);
-    const retry = (await (
-      await settle(body(requirements, { preimage }, id("pay_0123456789abcdef")))
-    ).json()) as Json;
-    expect(retry).toEqual(first);
-    const stranger = (await (
-      await settle(body(requirements, { preimage }, id("pay_fedcba9876543210")))
-    ).json()) as Json;
-    expect(stranger).toMatchObject({ success: false, errorReason: "already_settled" });
+    for (const ext of [id("pay_0123456789abcdef"), id("pay_fedcba9876543210"), undefined]) {
+      expect(await (await settle(body(requirements, { preimage }, ext))).json()).toMatchObject({
+        success: false,
+        errorReason: "already_settled",
+      });
+    }
+  });
+
+  it("behavior: the merchant's verify holds a valid proof: a concurrent copy is payment_in_progress until it settles", async () => {
+    const requirements = await requirementsFor(merchant);
+    const proof = body(requirements, { preimage: await pay(requirements) });
+    const asMerchant = async () =>
+      (await (
+        await post("/verify", proof, { Authorization: `Bearer ${merchant.apiKey}` })
+      ).json()) as Json;
+    const verdicts = await Promise.all(Array.from({ length: 16 }, asMerchant));
+    expect(verdicts.filter((v) => v.isValid === true)).toHaveLength(1);
+    expect(verdicts.filter((v) => v.invalidReason === "payment_in_progress")).toHaveLength(15);
+    // A bystander's verify takes no lease (and cannot hold the payer's proof hostage).
+    expect(await verify(proof)).toEqual({ isValid: true });
+    expect(((await (await settle(proof)).json()) as Json).success).toBe(true);
+    expect(await asMerchant()).toMatchObject({ isValid: false, invalidReason: "already_settled" });
   });
 
   it("behavior: the { invoice } payload form is checked against the wallet-fed invoice book", async () => {

@@ -1,6 +1,7 @@
 import { secp256k1 } from "@noble/curves/secp256k1.js";
 import { hexToBytes } from "@noble/hashes/utils.js";
 import { BadRequestError, PROBLEM_BASE } from "../Errors.ts";
+import { isNonPublicHost } from "../Hosts.ts";
 
 /**
  * NIP-47 connection strings:
@@ -21,7 +22,10 @@ export type NwcConnection = {
 
 /** Options of `parseConnectionString`. */
 export type ParseOptions = {
-  /** Accept `ws://` relays (development and tests only); production needs `wss://`. */
+  /**
+   * Accept `ws://` relays and relays on local or private addresses (development and
+   * tests only); production needs `wss://` on a public host.
+   */
   allowInsecureRelays: boolean;
 };
 
@@ -108,10 +112,15 @@ function parseRelays(raw: string[], options: ParseOptions, fail: (what: string) 
     const url = new URL(relay);
     const named = `${which} (${url.host.replace(/[0-9a-f]{16,}/gi, "…")})`;
     if (url.protocol === "ws:" && !options.allowInsecureRelays)
-      return fail(`${named} uses ws://, which is unencrypted; use wss://.`);
+      return fail(
+        `${named} uses ws://, which is unencrypted; use wss://. (A local development relay needs allowInsecureRelays: true in the library, or ALLOW_INSECURE_RELAYS=true on the Worker.)`,
+      );
     if (url.protocol !== "wss:" && url.protocol !== "ws:")
       return fail(`${named} must be a wss:// URL, not ${url.protocol}//.`);
     if (url.username || url.password) return fail(`${named} must not carry credentials.`);
+    // Relay URLs are attacker input: never dial this machine's or a private network.
+    if (!options.allowInsecureRelays && isNonPublicHost(url.hostname))
+      return fail(`${named} is a local or private address; relays must be public hosts.`);
     // The URL as parsed is what gets dialled; a bare origin is written without its "/".
     const bare = url.pathname === "/" && url.search === "" && url.hash === "";
     const normalized = bare ? url.href.slice(0, -1) : url.href;
@@ -122,6 +131,16 @@ function parseRelays(raw: string[], options: ParseOptions, fail: (what: string) 
   if (relays.length > MAX_RELAYS)
     return fail(`It names ${relays.length} relays; at most ${MAX_RELAYS} are accepted.`);
   return relays;
+}
+
+/**
+ * A relay URL fit for messages and unsealed storage: scheme, host and path. Its query
+ * (often a relay auth token) and fragment stay inside the sealed connection string.
+ */
+export function redactRelay(relay: string): string {
+  const url = URL.parse(relay);
+  if (url === null) return "(invalid relay URL)";
+  return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
 }
 
 /** Why `value` is not 64 lowercase hex characters, or null. Never echoes the value. */

@@ -134,6 +134,19 @@ const transaction = object({
   settleDeadline: optional("settle_deadline", count),
 });
 
+/**
+ * Whether the wallet says it *received* this invoice's payment: `state: "settled"`, or,
+ * from a wallet that reports no state, a `settled_at`. A preimage proves nothing here:
+ * the payee's wallet knows its own preimage before anyone pays.
+ */
+export function isSettled(tx: {
+  state?: string | undefined;
+  settledAt?: number | undefined;
+}): boolean {
+  if (tx.state !== undefined) return tx.state === "settled";
+  return tx.settledAt !== undefined && tx.settledAt > 0;
+}
+
 const RESULTS = {
   get_info: object({
     alias: optional("alias", lenient(string(256))),

@@ -63,11 +63,3 @@ export function parseFacilitatorRequest(value: unknown): FacilitatorRequest {
     throw err;
   }
 }
-
-/** The x402 `payment-identifier` extension's id, if the payload carries a well-formed one. */
-export function paymentIdentifier(extensions: Record<string, unknown> | undefined): string | null {
-  const ext = extensions?.["payment-identifier"];
-  const info = isRecord(ext) ? ext.info : undefined;
-  const id = isRecord(info) ? info.id : undefined;
-  return typeof id === "string" && /^[A-Za-z0-9_-]{16,128}$/.test(id) ? id : null;
-}

@@ -7,6 +7,7 @@ export const REASONS = {
   unsupported_scheme: 'Lightning payments use scheme "exact".',
   unsupported_network:
     "The network is not a Lightning network ln402 serves (bip122:… or lightning:…).",
+  unsupported_asset: 'Lightning payments are in asset "BTC" (amounts in msat).',
   invalid_requirements: "The payment requirements are incomplete or malformed.",
   accepted_mismatch: "paymentPayload.accepted does not agree with paymentRequirements.",
   invalid_payload: "The payload must carry a preimage (64 hex) or the paid invoice.",
@@ -20,6 +21,8 @@ export const REASONS = {
   payment_not_received: "The merchant's wallet has not received this payment.",
   wallet_unavailable: "The merchant's wallet could not be asked; retry shortly.",
   already_settled: "This payment was already settled; a proof redeems once.",
+  payment_in_progress:
+    "Another request is redeeming this proof right now; a proof buys one delivery.",
 } as const;
 
 /** One of ln402's x402 reasons. */

@@ -1,7 +1,6 @@
 import { type Bolt11Network, readInvoice } from "../bolt11/Bolt11.ts";
 import { isRecord } from "../Schema.ts";
 import type { FacilitatorRequest } from "./Messages.ts";
-import { paymentIdentifier } from "./Messages.ts";
 import { lightningNetwork } from "./Networks.ts";
 import { type Rejection, reject } from "./Reasons.ts";
 
@@ -31,7 +30,6 @@ export type Prepared =
       merchantId: string;
       check: PaymentCheck;
       network: string;
-      idempotencyKey: string | null;
     }
   | { ok: false; rejection: Rejection; network: string };
 
@@ -48,6 +46,7 @@ export function preparePayment(request: FacilitatorRequest): Prepared {
   if (req.scheme !== "exact") return fail(reject("unsupported_scheme"));
   const network = lightningNetwork(req.network);
   if (!network) return fail(reject("unsupported_network"));
+  if (req.asset !== "BTC") return fail(reject("unsupported_asset"));
   if (!/^[1-9][0-9]{0,15}$/.test(req.amount) || !Number.isSafeInteger(Number(req.amount))) {
     return fail(
       reject(
@@ -122,7 +121,6 @@ export function preparePayment(request: FacilitatorRequest): Prepared {
     ok: true,
     merchantId,
     network: req.network,
-    idempotencyKey: paymentIdentifier(pp.extensions),
     check: {
       paymentHash,
       invoice: invoice?.toLowerCase() ?? null,

@@ -1,8 +1,11 @@
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import type { FacilitatorClient, HTTPAdapter, HTTPRequestContext } from "@x402/core/server";
 import { x402HTTPResourceServer, x402ResourceServer } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { type Context, Hono } from "hono";
 import { NotFoundError, UnavailableError } from "../../protocol/Errors.ts";
+import { isRecord } from "../../protocol/Schema.ts";
 import { x402Network } from "../../protocol/x402/Networks.ts";
 import type { Store } from "../../store/Store.ts";
 import type { InvoiceSource } from "../../x402/invoices.ts";
@@ -11,7 +14,7 @@ import type { Bindings, Env } from "../env.ts";
 import { settleRequest, supportedKinds, verifyRequest } from "../facilitator.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
-import { createMerchant, indexInvoice } from "../registry.ts";
+import { createMerchant } from "../registry.ts";
 import { hashApiKey, newApiKey, newMerchantId } from "../secrets.ts";
 
 /**
@@ -38,27 +41,57 @@ const QUOTES = [
 /** One resource server per isolate and demo merchant. */
 const servers = new Map<string, Promise<x402HTTPResourceServer>>();
 
-/** The demo merchant's id, registering it (once, across isolates) if needed. */
-async function demoMerchant(
-  env: Bindings,
-  store: Store,
-  nwcUrl: string,
-): Promise<{ merchantId: string; network: string }> {
-  const known = await store.get(DEMO_KEY);
-  if (known !== null) return JSON.parse(known) as { merchantId: string; network: string };
+type DemoMerchant = { merchantId: string; network: string; wallet: string };
+
+/** A short fingerprint of the configured wallet string (which carries a 256-bit secret). */
+function walletFingerprint(nwcUrl: string): string {
+  return bytesToHex(sha256(new TextEncoder().encode(nwcUrl))).slice(0, 32);
+}
+
+function parseDemo(raw: string | null): DemoMerchant | null {
+  if (raw === null) return null;
+  const value: unknown = JSON.parse(raw);
+  if (!isRecord(value) || typeof value.merchantId !== "string" || typeof value.network !== "string")
+    return null;
+  return {
+    merchantId: value.merchantId,
+    network: value.network,
+    wallet: typeof value.wallet === "string" ? value.wallet : "",
+  };
+}
+
+/**
+ * The demo merchant, registering it (once, across isolates) if needed. It follows the
+ * configured wallet: when DEMO_NWC_SECRET changes, the same merchant moves to the new
+ * wallet on the next request.
+ */
+async function demoMerchant(env: Bindings, store: Store, nwcUrl: string): Promise<DemoMerchant> {
+  const wallet = walletFingerprint(nwcUrl);
+  const raw = await store.get(DEMO_KEY);
+  const known = parseDemo(raw);
+  if (known !== null && known.wallet === wallet) return known;
+  if (known !== null) {
+    const moved = unwrap(
+      await merchantStub(env, known.merchantId).setupWallet({
+        merchantId: known.merchantId,
+        nwcUrl,
+      }),
+    );
+    const next: DemoMerchant = { ...known, network: x402Network(moved.network), wallet };
+    await store.compareAndSwap(DEMO_KEY, raw, JSON.stringify(next));
+    return next;
+  }
   const merchantId = newMerchantId();
-  const wallet = unwrap(await merchantStub(env, merchantId).setupWallet({ merchantId, nwcUrl }));
+  const setup = unwrap(await merchantStub(env, merchantId).setupWallet({ merchantId, nwcUrl }));
   const now = Math.floor(Date.now() / 1000);
   await createMerchant(store, {
     merchantId,
     apiKeyHash: hashApiKey(newApiKey()), // settled in-process: nobody needs this key
-    network: wallet.network,
-    walletPubkey: wallet.walletPubkey,
-    capabilities: wallet.capabilities,
+    settings: { publicInvoices: false },
     createdAt: now,
     updatedAt: now,
   });
-  const record = { merchantId, network: x402Network(wallet.network) };
+  const record: DemoMerchant = { merchantId, network: x402Network(setup.network), wallet };
   if (await store.putIfAbsent(DEMO_KEY, JSON.stringify(record))) return record;
   await merchantStub(env, merchantId).forget(); // another isolate won the race
   return demoMerchant(env, store, nwcUrl);
@@ -77,7 +110,9 @@ function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
     paymentRequirements,
   });
   return {
-    verify: (payload, requirements) => verifyRequest(env, store, request(payload, requirements)),
+    // The demo's own resource server: it holds valid proofs until it settles them.
+    verify: (payload, requirements) =>
+      verifyRequest(env, store, request(payload, requirements), true),
     settle: async (payload, requirements) => {
       const answer = await settleRequest(env, request(payload, requirements));
       return { ...answer, network: requirements.network };
@@ -86,7 +121,7 @@ function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
   } as FacilitatorClient;
 }
 
-function demoInvoices(env: Bindings, store: Store, merchantId: string): InvoiceSource {
+function demoInvoices(env: Bindings, merchantId: string): InvoiceSource {
   return {
     async createInvoice(req) {
       const issued = unwrap(
@@ -96,7 +131,6 @@ function demoInvoices(env: Bindings, store: Store, merchantId: string): InvoiceS
           ...(req.description !== undefined ? { description: req.description } : {}),
         }),
       );
-      await indexInvoice(store, issued.paymentHash, merchantId, 30 * 86_400);
       return {
         invoice: issued.invoice,
         paymentHash: issued.paymentHash,
@@ -106,13 +140,9 @@ function demoInvoices(env: Bindings, store: Store, merchantId: string): InvoiceS
   };
 }
 
-async function resourceServer(
-  env: Bindings,
-  store: Store,
-  merchant: { merchantId: string; network: string },
-) {
+async function resourceServer(env: Bindings, store: Store, merchant: DemoMerchant) {
   const scheme = new ExactLightningServerScheme({
-    invoices: demoInvoices(env, store, merchant.merchantId),
+    invoices: demoInvoices(env, merchant.merchantId),
     merchantId: merchant.merchantId,
     description: "ln402 demo: a Satoshi quote",
   });
@@ -152,11 +182,13 @@ demoRoutes.get("/demo/quote", async (c) => {
       "The demo is not enabled on this deployment (DEMO_NWC_SECRET is not set).",
     );
   const merchant = await demoMerchant(c.env, c.var.store, nwcUrl);
-  let pending = servers.get(merchant.merchantId);
+  // Keyed by wallet too: a resource server is bound to its wallet's network.
+  const key = `${merchant.merchantId}:${merchant.wallet}`;
+  let pending = servers.get(key);
   if (!pending) {
     pending = resourceServer(c.env, c.var.store, merchant);
-    servers.set(merchant.merchantId, pending);
-    pending.catch(() => servers.delete(merchant.merchantId));
+    servers.set(key, pending);
+    pending.catch(() => servers.delete(key));
   }
   const http = await pending;
   const context: HTTPRequestContext = {

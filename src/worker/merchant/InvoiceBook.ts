@@ -51,7 +51,14 @@ export class InvoiceBook {
 
   constructor(sql: SqlStorage) {
     this.sql = sql;
-    sql.exec(SCHEMA);
+    this.migrate();
+  }
+
+  /** (Re)creates the table; also after a `deleteAll()`, which drops it. */
+  migrate(): void {
+    this.sql.exec(SCHEMA);
+    // The column is kept for old rows' sake; a preimage proves nothing once stored.
+    this.sql.exec("UPDATE invoices SET preimage = NULL WHERE preimage IS NOT NULL");
   }
 
   /** Records a new pending invoice. */
@@ -79,20 +86,14 @@ export class InvoiceBook {
 
   /**
    * Marks an invoice paid, once: later calls (a notification and a lookup racing)
-   * change nothing. The preimage is kept for proofs, never returned by status.
-   * Returns true when this call made the change.
+   * change nothing. Only for what proves a payment: the wallet saying it received it,
+   * or a payer presenting the preimage. Returns true when this call made the change.
    */
-  markPaid(
-    paymentHash: string,
-    settledAt: number,
-    preimage: string | null,
-    nowMs: number,
-  ): boolean {
+  markPaid(paymentHash: string, settledAt: number, nowMs: number): boolean {
     const cursor = this.sql.exec(
-      `UPDATE invoices SET status = 'paid', settled_at = ?, preimage = ?, checked_at_ms = ?
+      `UPDATE invoices SET status = 'paid', settled_at = ?, checked_at_ms = ?
        WHERE payment_hash = ? AND status = 'pending'`,
       settledAt,
-      preimage,
       nowMs,
       paymentHash,
     );
@@ -118,6 +119,23 @@ export class InvoiceBook {
       )
       .toArray()
       .map(toEntry);
+  }
+
+  /**
+   * Deletes entries that expired more than `retentionSecs` ago (paid or not) and returns
+   * their hashes. A proof for a pruned invoice is then an unknown invoice: refused.
+   */
+  prune(nowSecs: number, retentionSecs: number, limit = 500): string[] {
+    const rows = this.sql
+      .exec<{ payment_hash: string }>(
+        "SELECT payment_hash FROM invoices WHERE expires_at <= ? LIMIT ?",
+        nowSecs - retentionSecs,
+        limit,
+      )
+      .toArray();
+    for (const row of rows)
+      this.sql.exec("DELETE FROM invoices WHERE payment_hash = ?", row.payment_hash);
+    return rows.map((r) => r.payment_hash);
   }
 
   /** Counts by status, with expired split out from pending. */

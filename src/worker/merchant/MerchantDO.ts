@@ -1,20 +1,29 @@
 import { DurableObject } from "cloudflare:workers";
-import { NotFoundError } from "../../protocol/Errors.ts";
+import { NotFoundError, ProblemError } from "../../protocol/Errors.ts";
 import {
   type NwcConnection,
   parseConnectionString,
+  redactRelay,
 } from "../../protocol/nip47/ConnectionString.ts";
-import type { NwcNotification } from "../../protocol/nip47/Messages.ts";
+import { isSettled, type NwcNotification } from "../../protocol/nip47/Messages.ts";
 import { proves } from "../../protocol/Preimage.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import { NwcClient } from "../../relay/NwcClient.ts";
+import { createStore } from "../../store/index.ts";
+import type { Store } from "../../store/Store.ts";
 import { type Config, getConfig } from "../config.ts";
-import type { Bindings } from "../env.ts";
+import type { MerchantBindings } from "../env.ts";
+import { claimInvoiceIndex } from "../registry.ts";
 import { seal, unseal } from "../secrets.ts";
-import { Claims } from "./Claims.ts";
 import { type BookEntry, InvoiceBook } from "./InvoiceBook.ts";
 import { checkIssued } from "./issued.ts";
-import { PaymentDesk, type SettleOutcome, type VerifyOutcome } from "./PaymentDesk.ts";
+import {
+  type Confirmation,
+  PaymentDesk,
+  type SettleOutcome,
+  type VerifyOutcome,
+} from "./PaymentDesk.ts";
+import { Redemptions } from "./Redemptions.ts";
 import { type Capabilities, checkWallet, type WalletRecord } from "./registration.ts";
 import { capture, type RpcResult } from "./rpc.ts";
 import { type LinkStatus, WalletLink } from "./WalletLink.ts";
@@ -41,6 +50,8 @@ export type WalletStatus = {
   network: string;
   capabilities: Capabilities;
   walletPubkey: string;
+  nodePubkey: string | null;
+  relays: string[];
   connection: LinkStatus;
   invoices: { pending: number; paid: number; expired: number };
 };
@@ -49,32 +60,43 @@ export type WalletStatus = {
 export type PublicWallet = Omit<WalletRecord, "sealedNwc">;
 
 const WALLET_KEY = "wallet";
+/** Invoices (and their redemptions) are kept this long after expiry, then pruned. */
+export const RETENTION_SECS = 30 * 86_400;
+/** At most one `lookup_invoice` per invoice in this long, however often status is polled. */
+export const LOOKUP_INTERVAL_MS = 3_000;
 
 /**
  * One Durable Object per merchant: the single writer of that merchant's wallet
- * connection and invoice book. It holds the only copy of the merchant's sealed NWC
- * string and is the only place it is decrypted. One alarm drives all later work:
- * relay pings, idle disconnects and reconnects while invoices are pending.
+ * connection, invoice book, payment-hash index entries and redemptions. It holds the
+ * only copy of the merchant's sealed NWC string and is the only place it is decrypted.
+ * One alarm drives all later work: relay pings, idle disconnects, reconnects while the
+ * merchant is active, and pruning.
  */
-export class MerchantDO extends DurableObject<Bindings> {
+export class MerchantDO extends DurableObject<MerchantBindings> {
   private readonly config: Config;
+  private readonly store: Store;
   private readonly book: InvoiceBook;
+  private readonly redemptions: Redemptions;
   private readonly desk: PaymentDesk;
   private readonly link: WalletLink;
   private wallet: WalletRecord | null = null;
   private connection: NwcConnection | null = null;
   private lastActivityMs = 0;
+  /** When each invoice was last looked up (unix ms): a cap on wallet calls, so memory is enough. */
+  private readonly lookedUpAt = new Map<string, number>();
 
-  constructor(ctx: DurableObjectState, env: Bindings) {
+  constructor(ctx: DurableObjectState, env: MerchantBindings) {
     super(ctx, env);
     this.config = getConfig(env);
+    this.store = createStore(env);
     this.book = new InvoiceBook(ctx.storage.sql);
+    this.redemptions = new Redemptions(ctx.storage.sql);
     this.desk = new PaymentDesk({
       book: this.book,
-      claims: new Claims(ctx.storage.sql),
+      redemptions: this.redemptions,
       network: () => this.wallet?.network ?? null,
       confirm: (entry) => this.confirm(entry),
-      nowSecs: () => Math.floor(Date.now() / 1000),
+      nowMs: Date.now,
     });
     this.link = new WalletLink({
       now: Date.now,
@@ -89,8 +111,8 @@ export class MerchantDO extends DurableObject<Bindings> {
   }
 
   /**
-   * Checks a wallet connection string (reachable, right network, required methods)
-   * and, only if it passes, stores it sealed and keeps the connection open. On any
+   * Checks a wallet connection string (reachable, right network, required methods, node
+   * key) and, only if it passes, stores it sealed and keeps the connection open. On any
    * failure the previous wallet (if any) stays as it was.
    */
   async setupWallet(input: {
@@ -114,7 +136,7 @@ export class MerchantDO extends DurableObject<Bindings> {
           throw walletRejected(
             "wallet-unreachable",
             "Wallet unreachable",
-            `Could not reach the wallet through ${connection.relays.join(", ")}: ${reason} Check the relay URL and that the wallet service is online.`,
+            `Could not reach the wallet through ${connection.relays.map(redactRelay).join(", ")}: ${reason} Check the relay URL and that the wallet service is online.`,
           );
         }
         const record = await checkWallet(client, connection, input.merchantId);
@@ -138,7 +160,11 @@ export class MerchantDO extends DurableObject<Bindings> {
     });
   }
 
-  /** Issues an invoice through the merchant's wallet, checks it, and records it in the book. */
+  /**
+   * Issues an invoice through the merchant's wallet, checks it, claims its payment hash
+   * in the global index (put-if-absent) and records it in the book, in that order:
+   * nothing is recorded for a hash another merchant already owns.
+   */
   async createInvoice(input: {
     amountMsat: number;
     description?: string;
@@ -154,24 +180,24 @@ export class MerchantDO extends DurableObject<Bindings> {
   }): Promise<IssuedInvoice> {
     const wallet = this.requireWallet();
     this.touch();
-    const client = await this.link.client();
-    let tx: { invoice: string; paymentHash: string };
-    try {
-      tx = await client.makeInvoice({
+    const tx = await this.ask("create an invoice", (client) =>
+      client.makeInvoice({
         amountMsat: input.amountMsat,
         expirySecs: input.expirySecs,
         ...(input.description !== undefined ? { description: input.description } : {}),
-      });
-    } catch (err) {
-      throw walletProblem(err, "create an invoice");
-    }
-    const decoded = checkIssued(
-      tx.invoice,
-      tx.paymentHash,
-      input.amountMsat,
-      wallet,
-      Math.floor(Date.now() / 1000),
+      }),
     );
+    const nowSecs = Math.floor(Date.now() / 1000);
+    const decoded = checkIssued(tx.invoice, tx.paymentHash, input.amountMsat, wallet, nowSecs);
+    const ttlSecs = decoded.expiresAt - nowSecs + RETENTION_SECS;
+    if (!(await claimInvoiceIndex(this.store, decoded.paymentHash, wallet.merchantId, ttlSecs))) {
+      throw new ProblemError(
+        502,
+        "wallet-bad-invoice",
+        "Wallet returned a bad invoice",
+        "The merchant's wallet returned an invoice whose payment hash belongs to another ln402 invoice; it was not issued.",
+      );
+    }
     this.book.add({
       paymentHash: decoded.paymentHash,
       invoice: decoded.invoice,
@@ -191,49 +217,43 @@ export class MerchantDO extends DurableObject<Bindings> {
   }
 
   /**
-   * Status from the book. A pending entry is trusted while the notification
-   * subscription has been live since it was last confirmed; otherwise the wallet is
-   * asked (`lookup_invoice`), and if it cannot be reached the book's answer stands.
+   * Status from the book; null when this merchant has no such invoice (or is gone). A
+   * pending, unexpired entry is brought up to date first (see `confirm`).
    */
   async invoiceStatus(paymentHash: string): Promise<RpcResult<InvoiceStatus | null>> {
-    return capture(() => this.status(paymentHash));
-  }
-
-  private async status(paymentHash: string): Promise<InvoiceStatus | null> {
-    let entry = this.book.get(paymentHash);
-    if (!entry) return null;
-    if (entry.status === "pending" && entry.expiresAt * 1000 > Date.now()) {
-      // If the wallet cannot be asked, the book's "pending" stands: it is never wrong about "paid".
-      await this.confirm(entry);
-      entry = this.book.get(paymentHash) ?? entry;
-    }
-    return {
-      paid: entry.status === "paid",
-      settledAt: entry.settledAt,
-      amountMsat: entry.amountMsat,
-      expiresAt: entry.expiresAt,
-    };
-  }
-
-  /** x402 `/verify`, stateful half: see PaymentDesk. */
-  async verifyPayment(check: PaymentCheck): Promise<RpcResult<VerifyOutcome>> {
     return capture(async () => {
-      this.requireWallet();
-      this.touch();
-      return this.desk.verify(check);
+      if (!this.wallet) return null;
+      let entry = this.book.get(paymentHash);
+      if (!entry) return null;
+      if (entry.status === "pending" && entry.expiresAt * 1000 > Date.now()) {
+        // If the wallet cannot be asked, the book's "pending" stands: it is never wrong about "paid".
+        await this.confirm(entry);
+        entry = this.book.get(paymentHash) ?? entry;
+      }
+      return {
+        paid: entry.status === "paid",
+        settledAt: entry.settledAt,
+        amountMsat: entry.amountMsat,
+        expiresAt: entry.expiresAt,
+      };
     });
   }
 
-  /** x402 `/settle`, stateful half: redeems the proof once and keeps `body` for idempotent retries. */
-  async settlePayment(
-    check: PaymentCheck,
-    idempotencyKey: string | null,
-    body: string,
-  ): Promise<RpcResult<SettleOutcome>> {
+  /** x402 `/verify`, stateful half (see PaymentDesk); `reserve` leases the proof to this caller. */
+  async verifyPayment(check: PaymentCheck, reserve: boolean): Promise<RpcResult<VerifyOutcome>> {
     return capture(async () => {
       this.requireWallet();
       this.touch();
-      return this.desk.settle(check, idempotencyKey, body);
+      return this.desk.verify(check, reserve);
+    });
+  }
+
+  /** x402 `/settle`, stateful half: redeems the proof once and returns the redemption. */
+  async settlePayment(check: PaymentCheck): Promise<RpcResult<SettleOutcome>> {
+    return capture(async () => {
+      this.requireWallet();
+      this.touch();
+      return this.desk.settle(check);
     });
   }
 
@@ -245,61 +265,66 @@ export class MerchantDO extends DurableObject<Bindings> {
         network: wallet.network,
         capabilities: wallet.capabilities,
         walletPubkey: wallet.walletPubkey,
+        nodePubkey: wallet.nodePubkey,
+        relays: wallet.relays.map(redactRelay),
         connection: this.link.status(),
         invoices: this.book.counts(Math.floor(Date.now() / 1000)),
       };
     });
   }
 
-  /** Removes the merchant: disconnects and erases the sealed secret and the book. */
+  /** Removes the merchant: disconnects and erases the sealed secret, the book and the redemptions. */
   async forget(): Promise<void> {
     this.link.close("merchant removed");
     this.wallet = null;
     this.connection = null;
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
+    // deleteAll drops the tables too: recreate them empty, so later calls find nothing
+    // (a 404) instead of failing on a missing table.
+    this.book.migrate();
+    this.redemptions.migrate();
   }
 
-  /** The one alarm: ping while connected, drop idle sockets, reconnect while invoices are pending. */
+  /**
+   * The one alarm: while the merchant is active, ping the relay and reconnect (so
+   * notifications keep the book current); once idle, drop the socket, even with invoices
+   * pending (they are looked up on demand); prune old entries.
+   */
   override async alarm(): Promise<void> {
     if (!this.wallet) return;
     const nowMs = Date.now();
-    const pending = this.book.pending(Math.floor(nowMs / 1000), 1).length > 0;
+    const idle = nowMs - this.lastActivityMs >= this.config.idleDisconnectMs;
     if (this.link.connected) {
-      if (!pending && nowMs - this.lastActivityMs >= this.config.idleDisconnectMs)
-        this.link.close("idle");
+      if (idle) this.link.close("idle");
       else await this.link.ping(Math.min(5_000, this.config.walletTimeoutMs));
     }
-    if (!this.link.connected && pending) {
+    if (!this.link.connected && !idle && this.hasPending(nowMs)) {
       await this.link.client().catch(() => {});
     }
+    this.redemptions.prune(this.book.prune(Math.floor(nowMs / 1000), RETENTION_SECS));
     await this.scheduleAlarm();
+  }
+
+  private hasPending(nowMs: number): boolean {
+    return this.book.pending(Math.floor(nowMs / 1000), 1).length > 0;
   }
 
   private async scheduleAlarm(): Promise<void> {
     const nowMs = Date.now();
-    const pending = this.book.pending(Math.floor(nowMs / 1000), 1).length > 0;
+    const idleAt = this.lastActivityMs + this.config.idleDisconnectMs;
     let next: number | null = null;
     if (this.link.connected) {
-      const idleAt = this.lastActivityMs + this.config.idleDisconnectMs;
-      next = Math.min(
-        nowMs + this.config.pingIntervalMs,
-        pending ? Number.POSITIVE_INFINITY : idleAt,
-      );
-    } else if (pending) {
+      next = Math.min(nowMs + this.config.pingIntervalMs, idleAt);
+    } else if (nowMs < idleAt && this.hasPending(nowMs)) {
       next = this.link.status().retryAt ?? nowMs + 1_000;
     }
     if (next === null) await this.ctx.storage.deleteAlarm();
     else {
       const existing = await this.ctx.storage.getAlarm();
-      if (existing === null || existing > next)
+      if (existing === null || existing > next || existing < nowMs)
         await this.ctx.storage.setAlarm(Math.max(next, nowMs + 10));
     }
-  }
-
-  private onLinkClosed(_reason: string): void {
-    // Notifications stop with the socket: reconnect soon if anything is still pending.
-    void this.scheduleAlarm();
   }
 
   private async openClient(onClose: (reason: string) => void): Promise<NwcClient> {
@@ -316,38 +341,52 @@ export class MerchantDO extends DurableObject<Bindings> {
       onNotification: (n) => this.onNotification(n),
       onClose: (reason) => {
         onClose(reason);
-        this.onLinkClosed(reason);
+        // Notifications stop with the socket: reconnect soon if the merchant is active.
+        void this.scheduleAlarm();
       },
     });
+  }
+
+  /**
+   * One wallet call. A call that times out may mean a half-open relay: check liveness at
+   * once (a failed ping closes the socket) so that at most this one call is lost,
+   * instead of every call waiting out its timeout until the next scheduled ping.
+   */
+  private async ask<T>(action: string, call: (client: NwcClient) => Promise<T>): Promise<T> {
+    const client = await this.link.client();
+    try {
+      return await call(client);
+    } catch (err) {
+      if (err instanceof ProblemError && err.status === 503)
+        void this.link.ping(Math.min(3_000, this.config.walletTimeoutMs));
+      throw walletProblem(err, action);
+    }
   }
 
   private onNotification(n: NwcNotification): void {
     if (n.type !== "payment_received") return;
     const { paymentHash, preimage, settledAt } = n.transaction;
-    // Trust a notification only with a preimage that proves the payment.
+    // The wallet says it received the payment; the preimage check rules out a garbled note.
     if (preimage === undefined || !proves(preimage, paymentHash)) return;
-    this.book.markPaid(
-      paymentHash,
-      settledAt ?? Math.floor(Date.now() / 1000),
-      preimage,
-      Date.now(),
-    );
+    this.book.markPaid(paymentHash, settledAt ?? Math.floor(Date.now() / 1000), Date.now());
   }
 
   /**
-   * Brings a pending entry up to date: trusted as is while the notification
-   * subscription has been live since the entry was last confirmed, else looked up.
+   * Brings a pending entry up to date. Trusted as is when expired (an expired invoice is
+   * never looked up), while the notification subscription has been live since the entry
+   * was last confirmed, or when it was looked up moments ago; otherwise looked up.
    */
-  private async confirm(entry: BookEntry): Promise<"paid" | "pending" | "unavailable"> {
+  private async confirm(entry: BookEntry): Promise<Confirmation> {
     if (entry.status === "paid") return "paid";
+    const nowMs = Date.now();
+    if (entry.expiresAt * 1000 <= nowMs) return "pending";
     const liveSince = this.link.liveSince;
-    if (
+    const notified =
       liveSince !== null &&
       liveSince <= entry.checkedAtMs &&
-      this.wallet?.capabilities.notifications
-    ) {
-      return "pending";
-    }
+      this.wallet?.capabilities.notifications;
+    const lastLookup = this.lookedUpAt.get(entry.paymentHash) ?? 0;
+    if (notified || nowMs - lastLookup < LOOKUP_INTERVAL_MS) return "pending";
     try {
       await this.refresh(await this.link.client(), entry.paymentHash);
     } catch {
@@ -356,16 +395,13 @@ export class MerchantDO extends DurableObject<Bindings> {
     return this.book.get(entry.paymentHash)?.status === "paid" ? "paid" : "pending";
   }
 
+  /** Asks the wallet about one invoice: paid only if it says it received the payment. */
   private async refresh(client: NwcClient, paymentHash: string): Promise<void> {
+    if (this.lookedUpAt.size >= 10_000) this.lookedUpAt.clear();
+    this.lookedUpAt.set(paymentHash, Date.now());
     const tx = await client.lookupInvoice({ paymentHash });
-    const proven = tx.preimage !== undefined && proves(tx.preimage, paymentHash);
-    if (proven || tx.state === "settled") {
-      this.book.markPaid(
-        paymentHash,
-        tx.settledAt ?? Math.floor(Date.now() / 1000),
-        tx.preimage ?? null,
-        Date.now(),
-      );
+    if (tx.paymentHash === paymentHash && isSettled(tx)) {
+      this.book.markPaid(paymentHash, tx.settledAt ?? Math.floor(Date.now() / 1000), Date.now());
     } else {
       this.book.markChecked(paymentHash, Date.now());
     }

@@ -2,35 +2,43 @@ import type { Bolt11Network } from "../../protocol/bolt11/Bolt11.ts";
 import { proves } from "../../protocol/Preimage.ts";
 import { type Rejection, reject } from "../../protocol/x402/Reasons.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
-import type { Claims } from "./Claims.ts";
 import type { BookEntry, InvoiceBook } from "./InvoiceBook.ts";
+import type { Redemption, Redemptions } from "./Redemptions.ts";
 
 /** Outcome of a verify: valid, or the reason it is not. */
 export type VerifyOutcome = { ok: true } | { ok: false; rejection: Rejection };
 
-/** Outcome of a settle: the response body to send (fresh or an idempotent replay), or the reason. */
+/** Outcome of a settle: the redemption this call made, or the reason there is none. */
 export type SettleOutcome =
-  | { ok: true; body: string; replay: boolean }
+  | { ok: true; redemption: Redemption }
   | { ok: false; rejection: Rejection };
+
+/** Where an entry's payment stands after asking (or deciding not to ask) the wallet. */
+export type Confirmation = "paid" | "pending" | "unavailable";
 
 /** What the desk needs from its Durable Object. */
 export type DeskDeps = {
   book: InvoiceBook;
-  claims: Claims;
+  redemptions: Redemptions;
   network(): Bolt11Network | null;
   /**
-   * Brings a pending entry up to date with the wallet (notification-fed book, else
-   * `lookup_invoice`): "unavailable" when the wallet cannot be asked.
+   * Brings a pending, unexpired entry up to date with the wallet (notification-fed book,
+   * else a `lookup_invoice` that counts only a *settled* invoice as paid).
    */
-  confirm(entry: BookEntry): Promise<"paid" | "pending" | "unavailable">;
-  nowSecs(): number;
+  confirm(entry: BookEntry): Promise<Confirmation>;
+  nowMs(): number;
 };
+
+/** How long a valid `/verify` holds the proof against other verifies: the handler's time budget. */
+export const RESERVATION_MS = 30_000;
 
 /**
  * The stateful half of x402 verification, inside the merchant's Durable Object: the
- * invoice must be in this merchant's book, for this amount and network, paid (proven
- * by preimage, or confirmed by the wallet), and not yet redeemed. Settling redeems it
- * exactly once.
+ * invoice must be in this merchant's book, for this amount and network, paid, and not
+ * yet redeemed. Paid means a payer presented the preimage, or the merchant's wallet
+ * said it received the payment; the wallet's own knowledge of its preimage proves
+ * nothing. Settling redeems a proof exactly once: a repeat is `already_settled`, never a
+ * second success (in the x402 middleware a settle success is a delivery).
  */
 export class PaymentDesk {
   private readonly deps: DeskDeps;
@@ -39,48 +47,48 @@ export class PaymentDesk {
     this.deps = deps;
   }
 
-  /** `/verify`: would this proof settle now? Changes nothing except learning that an invoice was paid. */
-  async verify(check: PaymentCheck): Promise<VerifyOutcome> {
+  /**
+   * `/verify`: would this proof settle now? With `reserve`, a valid answer also takes a
+   * short lease on the proof, so a concurrent copy verifying meanwhile is
+   * `payment_in_progress` and its handler never runs.
+   */
+  async verify(check: PaymentCheck, reserve: boolean): Promise<VerifyOutcome> {
+    const redeemed = this.redeemed(check.paymentHash);
+    if (redeemed) return redeemed;
     const judged = await this.judge(check);
     if (!judged.ok) return judged;
-    if (this.deps.claims.get(check.paymentHash))
-      return { ok: false, rejection: reject("already_settled") };
+    // No await from here on: check and lease are one atomic step.
+    const again = this.redeemed(check.paymentHash);
+    if (again) return again;
+    if (reserve) {
+      const nowMs = this.deps.nowMs();
+      if (!this.deps.redemptions.reserve(check.paymentHash, nowMs, nowMs + RESERVATION_MS))
+        return { ok: false, rejection: reject("payment_in_progress") };
+    }
     return { ok: true };
   }
 
-  /**
-   * `/settle`: redeems the proof once. A repeat carrying the same idempotency key as the
-   * successful settle gets that settle's answer again; any other repeat is refused.
-   */
-  async settle(
-    check: PaymentCheck,
-    idempotencyKey: string | null,
-    body: string,
-  ): Promise<SettleOutcome> {
-    const earlier = this.replay(check.paymentHash, idempotencyKey);
-    if (earlier) return earlier;
+  /** `/settle`: redeems the proof once; any other settle of it is `already_settled`. */
+  async settle(check: PaymentCheck): Promise<SettleOutcome> {
+    const redeemed = this.redeemed(check.paymentHash);
+    if (redeemed) return redeemed;
     const judged = await this.judge(check);
     if (!judged.ok) return judged;
-    // From here to the insert there is no await: check-and-claim is one atomic step.
-    const again = this.replay(check.paymentHash, idempotencyKey);
-    if (again) return again;
-    const inserted = this.deps.claims.insert({
+    // No await from here to the insert: check-and-redeem is one atomic step.
+    const redemption: Redemption = {
       paymentHash: check.paymentHash,
-      settledAt: this.deps.nowSecs(),
-      idempotencyKey,
-      response: body,
-    });
-    if (!inserted) return { ok: false, rejection: reject("already_settled") };
-    return { ok: true, body, replay: false };
+      settledAt: Math.floor(this.deps.nowMs() / 1000),
+      amountMsat: check.amountMsat,
+    };
+    if (!this.deps.redemptions.redeem(redemption))
+      return { ok: false, rejection: reject("already_settled") };
+    return { ok: true, redemption };
   }
 
-  private replay(paymentHash: string, idempotencyKey: string | null): SettleOutcome | null {
-    const claim = this.deps.claims.get(paymentHash);
-    if (!claim) return null;
-    if (idempotencyKey !== null && claim.idempotencyKey === idempotencyKey) {
-      return { ok: true, body: claim.response, replay: true };
-    }
-    return { ok: false, rejection: reject("already_settled") };
+  private redeemed(paymentHash: string): { ok: false; rejection: Rejection } | null {
+    return this.deps.redemptions.get(paymentHash)
+      ? { ok: false, rejection: reject("already_settled") }
+      : null;
   }
 
   private async judge(check: PaymentCheck): Promise<VerifyOutcome> {
@@ -94,21 +102,22 @@ export class PaymentDesk {
     if (check.network !== this.deps.network())
       return { ok: false, rejection: reject("network_mismatch") };
 
+    const nowMs = this.deps.nowMs();
     if (check.preimage !== null) {
-      // The preimage is the proof: only a payment reveals it (no network call needed).
-      if (!proves(check.preimage, check.paymentHash)) {
+      // A payer's preimage is the proof: only paying reveals it to anyone but the payee.
+      if (!proves(check.preimage, check.paymentHash))
         return { ok: false, rejection: reject("invalid_preimage") };
-      }
       if (entry.status === "pending")
-        book.markPaid(entry.paymentHash, this.deps.nowSecs(), check.preimage, Date.now());
+        book.markPaid(entry.paymentHash, Math.floor(nowMs / 1000), nowMs);
       return { ok: true };
     }
     if (entry.status === "paid") return { ok: true };
+    // Expiry first: an expired invoice is never looked up, so nothing the wallet says
+    // about it afterwards can make it paid.
+    if (entry.expiresAt * 1000 <= nowMs) return { ok: false, rejection: reject("invoice_expired") };
     const state = await this.deps.confirm(entry);
     if (state === "paid") return { ok: true };
     if (state === "unavailable") return { ok: false, rejection: reject("wallet_unavailable") };
-    if (entry.expiresAt <= this.deps.nowSecs())
-      return { ok: false, rejection: reject("invoice_expired") };
     return { ok: false, rejection: reject("payment_not_received") };
   }
 }

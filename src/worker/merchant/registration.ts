@@ -1,4 +1,7 @@
-import type { NwcConnection } from "../../protocol/nip47/ConnectionString.ts";
+import type { Bolt11Network } from "../../protocol/bolt11/Bolt11.ts";
+import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
+import { type NwcConnection, redactRelay } from "../../protocol/nip47/ConnectionString.ts";
+import { WALLET_NETWORK_NAMES, walletNetwork } from "../../protocol/nip47/Networks.ts";
 import type { NwcClient } from "../../relay/NwcClient.ts";
 import { walletProblem, walletRejected } from "./walletErrors.ts";
 
@@ -18,9 +21,14 @@ export type Capabilities = {
 export type WalletRecord = {
   merchantId: string;
   walletPubkey: string;
+  /** Scheme, host and path only: a relay URL's query (auth tokens) stays in the sealed string. */
   relays: string[];
-  network: "mainnet" | "testnet" | "signet" | "regtest";
-  /** The Lightning node key get_info reported (signs the wallet's invoices), if any. */
+  network: Bolt11Network;
+  /**
+   * The Lightning node key that signs the wallet's invoices, pinned at registration
+   * (from get_info, or recovered from a probe invoice's signature). Null only in records
+   * from before pinning; every invoice is checked against it.
+   */
   nodePubkey: string | null;
   capabilities: Capabilities;
   methods: string[];
@@ -28,7 +36,6 @@ export type WalletRecord = {
   sealedNwc: string;
 };
 
-const NETWORKS = ["mainnet", "testnet", "signet", "regtest"] as const;
 const REQUIRED = ["make_invoice", "lookup_invoice"] as const;
 
 /**
@@ -52,12 +59,12 @@ export async function checkWallet(
       `${problem.detail} Registration needs get_info to check the wallet's network; allow it on this connection.`,
     );
   }
-  const network = NETWORKS.find((n) => n === info.network);
+  const network = walletNetwork(info.network);
   if (!network) {
     throw walletRejected(
       "wallet-wrong-network",
       "Unsupported wallet network",
-      `The wallet reports network "${String(info.network ?? "")}"; ln402 serves ${NETWORKS.join(", ")}.`,
+      `The wallet reports network "${String(info.network ?? "")}"; ln402 serves ${WALLET_NETWORK_NAMES.join(", ")}.`,
     );
   }
   const methods = [...new Set([...(info.methods ?? []), ...client.info.methods])];
@@ -71,15 +78,14 @@ export async function checkWallet(
     );
   }
   const notifications = [...(info.notifications ?? []), ...client.info.notifications];
+  const reported =
+    typeof info.pubkey === "string" && /^0[23][0-9a-f]{64}$/.test(info.pubkey) ? info.pubkey : null;
   return {
     merchantId,
     walletPubkey: connection.walletPubkey,
-    relays: connection.relays,
+    relays: connection.relays.map(redactRelay),
     network,
-    nodePubkey:
-      typeof info.pubkey === "string" && /^0[23][0-9a-f]{64}$/.test(info.pubkey)
-        ? info.pubkey
-        : null,
+    nodePubkey: reported ?? (await probeNodeKey(client, network)),
     capabilities: {
       receive: true,
       refunds: methods.includes("pay_invoice"),
@@ -91,4 +97,37 @@ export async function checkWallet(
     methods,
     registeredAt: Math.floor(Date.now() / 1000),
   };
+}
+
+/**
+ * The node key of a wallet whose get_info does not name it: recovered from the
+ * signature of a small invoice it is asked to make (never paid, expires in a minute).
+ * Without a pinned key, a wallet could hand out invoices signed by any node.
+ */
+async function probeNodeKey(client: NwcClient, network: Bolt11Network): Promise<string> {
+  const unusable = (detail: string) =>
+    walletRejected(
+      "wallet-unusable",
+      "Wallet node key unknown",
+      `get_info did not name the wallet's node key, and ${detail} Registration needs the key that signs the wallet's invoices.`,
+    );
+  let invoice: string;
+  try {
+    ({ invoice } = await client.makeInvoice({
+      amountMsat: 1000,
+      description: "ln402 registration check (do not pay)",
+      expirySecs: 60,
+    }));
+  } catch (err) {
+    throw unusable(
+      `a probe invoice could not be made (${walletProblem(err, "make an invoice").detail})`,
+    );
+  }
+  try {
+    const decoded = decodeInvoice(invoice);
+    if (decoded.network !== network) throw new Error("network");
+    return decoded.payeeNodeKey;
+  } catch {
+    throw unusable("the probe invoice was not a valid invoice on its network.");
+  }
 }

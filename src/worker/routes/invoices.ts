@@ -1,18 +1,16 @@
 import { Hono } from "hono";
-import { BadRequestError, NotFoundError } from "../../protocol/Errors.ts";
+import { BadRequestError, NotFoundError, UnauthorizedError } from "../../protocol/Errors.ts";
 import type { Env } from "../env.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
-import { indexInvoice, merchantExists, merchantForInvoice } from "../registry.ts";
-import { clientIp, enforceLimit, readJsonObject } from "../request.ts";
+import { authenticate, getMerchant, merchantForInvoice } from "../registry.ts";
+import { bearerToken, clientIp, enforceLimit, readJsonObject } from "../request.ts";
 
 /** Invoice creation and status. Amounts on the wire are msat strings (x402 units). */
 export const invoiceRoutes = new Hono<Env>();
 
 const DEFAULT_EXPIRY_SECS = 600;
 const MAX_EXPIRY_SECS = 86_400;
-/** The global index outlives the invoice: late status checks and proofs still find the merchant. */
-const INDEX_GRACE_SECS = 30 * 86_400;
 /** BOLT11 `d` fields are at most 639 bytes. */
 const MAX_DESCRIPTION_BYTES = 639;
 
@@ -64,21 +62,48 @@ function wholeNumber(value: unknown, name: string): number {
   throw new BadRequestError(`${name} must be a whole number (a JSON number or a decimal string).`);
 }
 
+/**
+ * The header in which an authenticated resource server names its own client's address,
+ * so invoices are limited per end client: one stranger cannot use up the invoices every
+ * other customer of the merchant needs. Untrusted (ignored) without the API key.
+ */
+export const CLIENT_IP_HEADER = "Ln402-Client-Ip";
+
 invoiceRoutes.post("/invoice", async (c) => {
-  await enforceLimit(
-    c.env.INVOICE_IP_LIMIT,
-    `invoice-ip:${clientIp(c)}`,
-    "invoices from this address",
-  );
+  const token = bearerToken(c);
+  const callerLimit = () =>
+    enforceLimit(c.env.INVOICE_IP_LIMIT, `invoice-ip:${clientIp(c)}`, "invoices from this address");
+  // Unauthenticated callers are limited by address before anything else is done.
+  if (token === null) await callerLimit();
   const request = parseInvoiceRequest(await readJsonObject(c));
+  const merchant =
+    token === null ? null : await authenticate(c.var.store, request.merchantId, token);
+  let endClient = clientIp(c);
+  if (merchant !== null) {
+    endClient = c.req.header(CLIENT_IP_HEADER)?.trim().slice(0, 64) || endClient;
+  } else if (token !== null) {
+    await callerLimit();
+    throw new UnauthorizedError("This API key is not the key of the merchant named in merchantId.");
+  } else {
+    const record = await getMerchant(c.var.store, request.merchantId);
+    if (!record) throw new NotFoundError("No merchant with this merchantId.");
+    if (!record.settings.publicInvoices) {
+      throw new UnauthorizedError(
+        "Creating invoices needs the merchant's API key as `Authorization: Bearer <apiKey>` (resource servers forward their client's address in Ln402-Client-Ip). A merchant can allow unauthenticated invoices with PATCH /merchants/:id { publicInvoices: true }.",
+      );
+    }
+  }
+  // Every limit is checked before the merchant's wallet is asked for anything.
+  await enforceLimit(
+    c.env.INVOICE_CLIENT_LIMIT,
+    `invoice-c:${request.merchantId}:${endClient}`,
+    "invoices for this client",
+  );
   await enforceLimit(
     c.env.INVOICE_MERCHANT_LIMIT,
     `invoice-m:${request.merchantId}`,
     "invoices for this merchant",
   );
-  if (!(await merchantExists(c.var.store, request.merchantId))) {
-    throw new NotFoundError("No merchant with this merchantId.");
-  }
   const issued = unwrap(
     await merchantStub(c.env, request.merchantId).createInvoice({
       amountMsat: request.amountMsat,
@@ -86,8 +111,6 @@ invoiceRoutes.post("/invoice", async (c) => {
       ...(request.description !== undefined ? { description: request.description } : {}),
     }),
   );
-  const ttlSecs = Math.max(60, issued.expiresAt - Math.floor(Date.now() / 1000)) + INDEX_GRACE_SECS;
-  await indexInvoice(c.var.store, issued.paymentHash, request.merchantId, ttlSecs);
   return c.json(
     {
       invoice: issued.invoice,
@@ -100,9 +123,15 @@ invoiceRoutes.post("/invoice", async (c) => {
 });
 
 invoiceRoutes.get("/invoice/status/:paymentHash", async (c) => {
+  await enforceLimit(
+    c.env.STATUS_LIMIT,
+    `status:${clientIp(c)}`,
+    "status checks from this address",
+  );
   const paymentHash = c.req.param("paymentHash");
   if (!/^[0-9a-f]{64}$/.test(paymentHash))
     throw new BadRequestError("paymentHash must be 64 lowercase hex characters.");
+  // Only the merchant that first indexed the hash answers for it.
   const merchantId = await merchantForInvoice(c.var.store, paymentHash);
   const status =
     merchantId === null
@@ -110,6 +139,7 @@ invoiceRoutes.get("/invoice/status/:paymentHash", async (c) => {
       : unwrap(await merchantStub(c.env, merchantId).invoiceStatus(paymentHash));
   if (!status) throw new NotFoundError("ln402 issued no invoice with this payment hash.");
   return c.json({
+    merchantId,
     paid: status.paid,
     ...(status.settledAt !== null ? { settledAt: status.settledAt } : {}),
     amount: String(status.amountMsat),

@@ -1,7 +1,13 @@
 import { type Context, Hono } from "hono";
-import { BadRequestError, UnauthorizedError, UnavailableError } from "../../protocol/Errors.ts";
+import {
+  BadRequestError,
+  NotFoundError,
+  UnauthorizedError,
+  UnavailableError,
+} from "../../protocol/Errors.ts";
 import { parseConnectionString } from "../../protocol/nip47/ConnectionString.ts";
 import type { Env } from "../env.ts";
+import type { WalletStatus } from "../merchant/MerchantDO.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
 import {
@@ -45,9 +51,7 @@ merchantRoutes.post("/register", async (c) => {
   const record: MerchantRecord = {
     merchantId,
     apiKeyHash: hashApiKey(apiKey),
-    network: wallet.network,
-    walletPubkey: wallet.walletPubkey,
-    capabilities: wallet.capabilities,
+    settings: { publicInvoices: false },
     createdAt: now,
     updatedAt: now,
   };
@@ -80,68 +84,102 @@ async function requireMerchant(c: Context<Env>) {
   return found;
 }
 
-merchantRoutes.get("/merchants/:id", async (c) => {
-  const { record } = await requireMerchant(c);
-  const status = unwrap(await merchantStub(c.env, record.merchantId).walletStatus());
-  return c.json({
+function merchantView(record: MerchantRecord, status: WalletStatus) {
+  return {
     merchantId: record.merchantId,
     network: status.network,
     walletPubkey: status.walletPubkey,
+    nodePubkey: status.nodePubkey,
+    relays: status.relays,
     capabilities: status.capabilities,
+    settings: record.settings,
+    publicInvoices: record.settings.publicInvoices,
     connection: status.connection,
     invoices: status.invoices,
     createdAt: record.createdAt,
     updatedAt: record.updatedAt,
-  });
+  };
+}
+
+merchantRoutes.get("/merchants/:id", async (c) => {
+  const record = await requireMerchant(c);
+  const status = unwrap(await merchantStub(c.env, record.merchantId).walletStatus());
+  return c.json(merchantView(record, status));
+});
+
+/** Settings: `{ publicInvoices?: boolean }`; unknown fields are refused. */
+merchantRoutes.patch("/merchants/:id", async (c) => {
+  const record = await requireMerchant(c);
+  const body = await readJsonObject(c);
+  const unknown = Object.keys(body).filter((k) => k !== "publicInvoices");
+  if (unknown.length > 0)
+    throw new BadRequestError(
+      `Unknown settings: ${unknown.join(", ")}. Send { "publicInvoices": true | false }.`,
+    );
+  if (body.publicInvoices !== undefined && typeof body.publicInvoices !== "boolean")
+    throw new BadRequestError("publicInvoices must be true or false.");
+  const updated = await updateMerchant(c.var.store, record.merchantId, (current) => ({
+    ...current,
+    settings: {
+      ...current.settings,
+      ...(typeof body.publicInvoices === "boolean" ? { publicInvoices: body.publicInvoices } : {}),
+    },
+    updatedAt: Math.floor(Date.now() / 1000),
+  }));
+  if (!updated) throw new NotFoundError("The merchant was deleted meanwhile.");
+  const status = unwrap(await merchantStub(c.env, record.merchantId).walletStatus());
+  return c.json(merchantView(updated, status));
 });
 
 merchantRoutes.delete("/merchants/:id", async (c) => {
-  const { record } = await requireMerchant(c);
+  const record = await requireMerchant(c);
   await merchantStub(c.env, record.merchantId).forget();
   await deleteMerchant(c.var.store, record.merchantId);
   return c.body(null, 204);
 });
 
 merchantRoutes.post("/merchants/:id/rotate-key", async (c) => {
-  const { record, raw } = await requireMerchant(c);
+  const record = await requireMerchant(c);
   const apiKey = newApiKey();
-  const next = {
-    ...record,
-    apiKeyHash: hashApiKey(apiKey),
-    updatedAt: Math.floor(Date.now() / 1000),
-  };
-  if (!(await updateMerchant(c.var.store, raw, next))) {
+  const apiKeyHash = hashApiKey(apiKey);
+  // Compare-and-swap on the record read at authentication: a concurrent rotation (or
+  // any other change) makes this one fail rather than hand out a key that is not stored.
+  let stale = false;
+  const updated = await updateMerchant(c.var.store, record.merchantId, (current) => {
+    if (current.apiKeyHash !== record.apiKeyHash) stale = true;
+    return stale ? current : { ...current, apiKeyHash, updatedAt: Math.floor(Date.now() / 1000) };
+  });
+  if (!updated || stale || updated.apiKeyHash !== apiKeyHash) {
     throw new UnavailableError(
       "conflict",
       "Concurrent change",
-      "The merchant changed while rotating the key; nothing was changed. Try again.",
+      "The key was rotated by another request meanwhile; this rotation changed nothing. Use the newest key.",
     );
   }
   return c.json({ merchantId: record.merchantId, apiKey });
 });
 
 merchantRoutes.put("/merchants/:id/wallet", async (c) => {
-  const { record, raw } = await requireMerchant(c);
+  const record = await requireMerchant(c);
   const nwcUrl = nwcUrlFrom(await readJsonObject(c));
   // Refuse a bad string here, before any Durable Object is touched for it.
   parseConnectionString(nwcUrl, { allowInsecureRelays: c.var.config.allowInsecureRelays });
+  // The wallet's facts live in its Durable Object, which switches atomically; the
+  // registry only learns when the merchant last changed.
   const wallet = unwrap(
     await merchantStub(c.env, record.merchantId).setupWallet({
       merchantId: record.merchantId,
       nwcUrl,
     }),
   );
-  const next = {
-    ...record,
-    network: wallet.network,
-    walletPubkey: wallet.walletPubkey,
-    capabilities: wallet.capabilities,
+  await updateMerchant(c.var.store, record.merchantId, (current) => ({
+    ...current,
     updatedAt: Math.floor(Date.now() / 1000),
-  };
-  await updateMerchant(c.var.store, raw, next);
+  }));
   return c.json({
     merchantId: record.merchantId,
     network: wallet.network,
+    nodePubkey: wallet.nodePubkey,
     capabilities: wallet.capabilities,
   });
 });

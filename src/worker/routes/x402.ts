@@ -27,7 +27,16 @@ x402Routes.get("/supported", (c) => c.json(supportedKinds()));
 
 x402Routes.post("/verify", async (c) => {
   const request = parseFacilitatorRequest(await readJsonObject(c));
-  return c.json(await verifyRequest(c.env, c.var.store, request));
+  // The merchant's own resource server (its API key) leases a valid proof until it
+  // settles, so concurrent copies of one proof run the protected handler once. Anyone
+  // else may verify, but takes no lease: a bystander cannot hold a payer's proof hostage.
+  const merchantId = request.paymentRequirements.extra?.merchantId;
+  const token = bearerToken(c);
+  const reserve =
+    typeof merchantId === "string" &&
+    token !== null &&
+    (await authenticate(c.var.store, merchantId, token)) !== null;
+  return c.json(await verifyRequest(c.env, c.var.store, request, reserve));
 });
 
 x402Routes.post("/settle", async (c) => {
@@ -77,8 +86,13 @@ x402Routes.get("/.well-known/x402", (c) => {
     },
     payloadForms: [
       { preimage: "64 hex: proof of payment, checked by sha256, no network call" },
-      { invoice: "the paid BOLT11: checked against the merchant's wallet" },
+      {
+        invoice:
+          "the paid BOLT11: paid only once the merchant's wallet says it received the payment",
+      },
     ],
+    verifyAuth:
+      "Optional Authorization: Bearer <merchant API key>: a valid proof is then held for this caller for 30 s, so concurrent copies are refused",
     settleAuth: "Authorization: Bearer <merchant API key>",
     extensions: supportedKinds().extensions,
     reasons: REASONS,
