@@ -1,4 +1,9 @@
-import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
+import {
+  decodePaymentRequiredHeader,
+  decodePaymentResponseHeader,
+  encodePaymentSignatureHeader,
+} from "@x402/core/http";
+import type { PaymentRequired } from "@x402/core/types";
 import { wrapFetchWithPayment } from "@x402/fetch";
 import type { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -101,4 +106,77 @@ describe("x402 interop: @x402/hono + @x402/fetch with ln402 as the facilitator",
     const answer = decodePaymentRequiredHeader(replay.headers.get("PAYMENT-REQUIRED") ?? "");
     expect(answer.error).toBe("already_settled");
   });
+
+  /** A fresh 402 offer for /weather, as client `from` (its address) sees it. */
+  async function offer(from = "203.0.113.1"): Promise<PaymentRequired> {
+    const unpaid = await serve("http://resource.test/weather", {
+      headers: { "X-Forwarded-For": from },
+    });
+    expect(unpaid.status).toBe(402);
+    return decodePaymentRequiredHeader(unpaid.headers.get("PAYMENT-REQUIRED") ?? "");
+  }
+
+  function signature(
+    required: PaymentRequired,
+    payload: Record<string, unknown>,
+    extensions?: Record<string, unknown>,
+  ) {
+    const accepted = required.accepts[0];
+    if (!accepted) throw new Error("no accept");
+    return encodePaymentSignatureHeader({
+      x402Version: 2,
+      resource: required.resource,
+      accepted,
+      payload,
+      ...(extensions ? { extensions } : {}),
+    });
+  }
+
+  it("error: an unpaid { invoice } retry gets 402, not the resource", async () => {
+    const required = await offer();
+    const invoice = String(required.accepts[0]?.extra?.invoice);
+    const res = await serve("http://resource.test/weather", {
+      headers: { "PAYMENT-SIGNATURE": signature(required, { invoice }) },
+    });
+    expect(res.status).toBe(402);
+    const answer = decodePaymentRequiredHeader(res.headers.get("PAYMENT-REQUIRED") ?? "");
+    expect(answer.error).toBe("payment_not_received");
+  });
+
+  it.each([
+    ["without payment-identifier", "203.0.113.2", undefined],
+    [
+      "with one payment-identifier",
+      "203.0.113.3",
+      { "payment-identifier": { info: { id: "pay_0123456789abcdef0123" } } },
+    ],
+  ])(
+    "error: 64 concurrent requests carrying one proof (%s) get exactly one 200",
+    async (_label, attacker, extensions) => {
+      const required = await offer(attacker);
+      const invoice = String(required.accepts[0]?.extra?.invoice);
+      const merchantBefore = stack.devnet.wallet("merchant").balanceMsat();
+      const { preimage } = await payer.payInvoice(invoice);
+      const header = signature(required, { preimage }, extensions);
+      const answers = await Promise.all(
+        Array.from({ length: 64 }, () =>
+          serve("http://resource.test/weather", {
+            headers: { "PAYMENT-SIGNATURE": header, "X-Forwarded-For": attacker },
+          }),
+        ),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+      // The other 63 are refused; each refusal offers a fresh invoice until this client
+      // reaches its own invoice limit at ln402 (the resource server then cannot answer).
+      expect(statuses.filter((s) => s < 300)).toHaveLength(1);
+      expect(statuses.filter((s) => s === 402).length).toBeGreaterThan(0);
+      expect(stack.devnet.wallet("merchant").balanceMsat() - merchantBefore).toBe(PRICE_MSAT);
+      // The limit is this client's alone: another customer of the server still gets an offer.
+      const other = await serve("http://resource.test/weather", {
+        headers: { "X-Forwarded-For": `198.51.100.${attacker.slice(-1)}` },
+      });
+      expect(other.status).toBe(402);
+    },
+  );
 });
