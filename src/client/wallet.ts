@@ -1,5 +1,6 @@
 import { parseConnectionString } from "../protocol/nip47/ConnectionString.ts";
 import { NwcClient } from "../relay/NwcClient.ts";
+import { NwcLink } from "../relay/NwcLink.ts";
 
 /** Something that pays a BOLT11 invoice and returns its preimage (hex). */
 export type LightningPayer = { payInvoice(invoice: string): Promise<{ preimage: string }> };
@@ -33,32 +34,14 @@ export function nwcPayer(connectionString: string, options: NwcPayerOptions = {}
     allowInsecureRelays: options.allowInsecureRelays ?? false,
   });
   const payTimeoutMs = options.timeoutMs ?? 60_000;
-  let client: NwcClient | null = null;
-  let connecting: Promise<NwcClient> | null = null;
   let closed = false;
-
-  const connected = (): Promise<NwcClient> => {
-    if (closed) return Promise.reject(new Error("This NWC payer was closed."));
-    if (client?.isOpen) return Promise.resolve(client);
-    client = null;
-    connecting ??= NwcClient.connect(conn, { requestTimeoutMs: CONNECT_TIMEOUT_MS }).then(
-      (opened) => {
-        connecting = null;
-        // close() ran while connecting: this socket has no owner left.
-        if (closed) {
-          opened.close();
-          throw new Error("This NWC payer was closed.");
-        }
-        client = opened;
-        return opened;
-      },
-      (err: unknown) => {
-        connecting = null;
-        throw err;
-      },
-    );
-    return connecting;
-  };
+  const link = new NwcLink({
+    now: Date.now,
+    backoff: false,
+    open: (onClose) => NwcClient.connect(conn, { requestTimeoutMs: CONNECT_TIMEOUT_MS, onClose }),
+  });
+  const connected = (): Promise<NwcClient> =>
+    closed ? Promise.reject(new Error("This NWC payer was closed.")) : link.client();
 
   return {
     async payInvoice(invoice) {
@@ -68,8 +51,7 @@ export function nwcPayer(connectionString: string, options: NwcPayerOptions = {}
     },
     close() {
       closed = true;
-      client?.close();
-      client = null;
+      link.close("closed by its owner");
     },
   };
 }

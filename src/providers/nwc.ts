@@ -10,6 +10,7 @@ import {
 import { walletNetwork } from "../protocol/nip47/Networks.ts";
 import { proves } from "../protocol/Preimage.ts";
 import { NwcClient } from "../relay/NwcClient.ts";
+import { NwcLink } from "../relay/NwcLink.ts";
 import {
   AuthenticationError,
   ConnectionError,
@@ -49,10 +50,7 @@ export type NwcProviderOptions = {
 export class NwcLightningProvider implements LightningProvider {
   readonly #conn: NwcConnection;
   readonly #options: NwcProviderOptions;
-  #client: NwcClient | null = null;
-  #opening: Promise<NwcClient> | null = null;
-  /** Bumped by close(): a connection that finishes opening after it is closed at once. */
-  #epoch = 0;
+  readonly #link: NwcLink;
 
   constructor(options: NwcProviderOptions) {
     this.#options = options;
@@ -63,6 +61,18 @@ export class NwcLightningProvider implements LightningProvider {
     } catch (err) {
       throw new LightningError("invalid_request", (err as Error).message, { cause: err });
     }
+    const timeoutMs = (options.timeoutSecs ?? 30) * 1000;
+    this.#link = new NwcLink({
+      now: Date.now,
+      backoff: false,
+      open: (onClose) =>
+        NwcClient.connect(this.#conn, {
+          requestTimeoutMs: timeoutMs,
+          openTimeoutMs: Math.min(timeoutMs, 10_000),
+          onClose,
+          ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}),
+        }),
+    });
   }
 
   /** make_invoice; `amountMsat` 0 asks the wallet for a no-amount invoice. */
@@ -128,12 +138,9 @@ export class NwcLightningProvider implements LightningProvider {
     await this.#call("cancel_hold_invoice", { payment_hash: paymentHash });
   }
 
-  /** Closes the relay connection; the next call opens a new one. */
+  /** Closes the relay connection (a script can then exit); the next call opens a new one. */
   close(): void {
-    this.#epoch++;
-    this.#client?.close();
-    this.#client = null;
-    this.#opening = null;
+    this.#link.close("closed by its owner");
   }
 
   async #issue(
@@ -188,33 +195,13 @@ export class NwcLightningProvider implements LightningProvider {
   }
 
   /** The open client, or a new one; concurrent callers share one connection attempt. */
-  #connect(): Promise<NwcClient> {
-    if (this.#client?.isOpen) return Promise.resolve(this.#client);
-    this.#client = null;
-    if (this.#opening) return this.#opening;
-    const epoch = this.#epoch;
-    const timeoutMs = (this.#options.timeoutSecs ?? 30) * 1000;
-    const opening = NwcClient.connect(this.#conn, {
-      requestTimeoutMs: timeoutMs,
-      openTimeoutMs: Math.min(timeoutMs, 10_000),
-      ...(this.#options.WebSocket ? { WebSocket: this.#options.WebSocket } : {}),
-    }).then(
-      (client) => {
-        if (epoch !== this.#epoch) {
-          client.close();
-          throw new ConnectionError("The provider was closed while connecting.");
-        }
-        this.#client = client;
-        this.#opening = null;
-        return client;
-      },
-      (err: unknown) => {
-        if (epoch === this.#epoch) this.#opening = null;
-        throw new ConnectionError("Could not reach the NWC wallet's relay.", { cause: err });
-      },
-    );
-    this.#opening = opening;
-    return opening;
+  async #connect(): Promise<NwcClient> {
+    try {
+      return await this.#link.client();
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new ConnectionError(`Could not reach the NWC wallet's relay: ${why}`, { cause: err });
+    }
   }
 }
 
@@ -224,21 +211,18 @@ function toLightningError(err: unknown, method: string): LightningError {
   const init = { cause: err };
   if (err instanceof NwcWalletError) {
     const message = err.walletMessage;
-    switch (err.code) {
-      case "INSUFFICIENT_BALANCE":
-      case "QUOTA_EXCEEDED": // the connection's budget is its spendable balance
+    switch (err.kind) {
+      case "insufficient_funds":
         return new InsufficientBalanceError(undefined, init);
-      case "RESTRICTED":
-      case "UNAUTHORIZED":
+      case "not_permitted":
         return new AuthenticationError(`The wallet refused ${method}: ${err.code}.`, init);
-      case "NOT_FOUND":
+      case "not_found":
         return new LightningError("not_found", "The wallet has no such invoice.", init);
-      case "NOT_IMPLEMENTED":
-      case "UNSUPPORTED_ENCRYPTION":
+      case "unsupported":
         return new LightningError("unsupported", `The wallet does not support ${method}.`, init);
-      case "RATE_LIMITED":
+      case "retry_later":
         return new ConnectionError("The wallet is rate limiting requests; retry later.", init);
-      case "PAYMENT_FAILED":
+      case "payment_failed":
         // NIP-47 has one code for every payment failure: the wallet's message says which.
         if (/expired/i.test(message)) return new InvoiceExpiredError(undefined, init);
         if (/route/i.test(message)) return new RouteNotFoundError(message || undefined, init);

@@ -1,7 +1,8 @@
-import { env, runInDurableObject, SELF } from "cloudflare:test";
+import { createExecutionContext, env, runInDurableObject, SELF } from "cloudflare:test";
 import { NWCClient } from "@getalby/sdk/nwc";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { X402_NETWORKS } from "../../src/protocol/x402/Networks.ts";
+import worker from "../../src/worker/index.ts";
 import { devnet, uniqueName } from "./devnet.ts";
 import { BASE, freshClientIp, post } from "./http.ts";
 
@@ -294,5 +295,69 @@ describe("asset", () => {
     });
     expect(await settle(m, usdc)).toMatchObject({ success: false });
     expect(await settle(m, body)).toMatchObject({ success: true });
+  });
+});
+
+describe("relay URLs are attacker input", () => {
+  it("error: in production, relays on loopback, private, link-local or metadata addresses are refused before any connection", async () => {
+    const production = { ...env, ALLOW_INSECURE_RELAYS: "false" };
+    const wallet = await devnet.createWallet(uniqueName("ssrf"));
+    for (const relay of [
+      "wss://127.0.0.1:6379",
+      "wss://169.254.169.254",
+      "wss://10.0.0.5",
+      "wss://[::1]:8080",
+      "wss://localhost",
+    ]) {
+      const nwcUrl = wallet.connectionString.replace(
+        /relay=[^&]+/,
+        `relay=${encodeURIComponent(relay)}`,
+      );
+      const request = new Request(`${BASE}/register`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": freshClientIp() },
+        body: JSON.stringify({ nwcUrl }),
+      });
+      const res = await worker.fetch(request, production, createExecutionContext());
+      expect(res.status, relay).toBe(400);
+      expect(((await res.json()) as Json).detail).toContain("local or private address");
+    }
+  });
+
+  it("error: a relay URL's query (an auth token) appears in no answer and no unsealed storage", async () => {
+    const token = "relaytoken0123456789abcdef";
+    const wallet = await devnet.createWallet(uniqueName("token"));
+    const withToken = wallet.connectionString.replace(
+      /relay=([^&]+)/,
+      (_all, relay: string) =>
+        `relay=${encodeURIComponent(`${decodeURIComponent(relay)}/?token=${token}`)}`,
+    );
+    const res = await post(
+      "/register",
+      { nwcUrl: withToken },
+      { "CF-Connecting-IP": freshClientIp() },
+    );
+    const body = await res.text();
+    expect(res.status, body).toBe(201);
+    expect(body).not.toContain(token);
+    const { merchantId, apiKey } = JSON.parse(body) as Merchant;
+    const page = await SELF.fetch(`${BASE}/merchants/${merchantId}`, {
+      headers: { Authorization: `Bearer ${apiKey}` },
+    });
+    expect(await page.text()).not.toContain(token);
+    const stub = env.MERCHANT.get(env.MERCHANT.idFromName(merchantId));
+    const stored = await runInDurableObject(stub, async (_i, state) =>
+      JSON.stringify([...(await state.storage.list()).entries()]),
+    );
+    expect(stored).not.toContain(token);
+    // An unreachable relay with a token: the problem names the host, never the token.
+    const unreachable = withToken.replace(/127\.0\.0\.1%3A[0-9]+/, "127.0.0.1%3A1");
+    const failed = await post(
+      "/register",
+      { nwcUrl: unreachable },
+      { "CF-Connecting-IP": freshClientIp() },
+    );
+    expect(failed.status).toBe(422);
+    expect(await failed.text()).not.toContain(token);
   });
 });

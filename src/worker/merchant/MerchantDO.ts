@@ -9,6 +9,7 @@ import { isSettled, type NwcNotification } from "../../protocol/nip47/Messages.t
 import { proves } from "../../protocol/Preimage.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import { NwcClient } from "../../relay/NwcClient.ts";
+import { type LinkStatus, NwcLink } from "../../relay/NwcLink.ts";
 import { createStore } from "../../store/index.ts";
 import type { Store } from "../../store/Store.ts";
 import { type Config, getConfig } from "../config.ts";
@@ -26,7 +27,6 @@ import {
 import { Redemptions } from "./Redemptions.ts";
 import { type Capabilities, checkWallet, type WalletRecord } from "./registration.ts";
 import { capture, type RpcResult } from "./rpc.ts";
-import { type LinkStatus, WalletLink } from "./WalletLink.ts";
 import { walletProblem, walletRejected } from "./walletErrors.ts";
 
 /** A new invoice, as `POST /invoice` returns it. `expiresAt` is unix seconds. */
@@ -78,7 +78,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   private readonly book: InvoiceBook;
   private readonly redemptions: Redemptions;
   private readonly desk: PaymentDesk;
-  private readonly link: WalletLink;
+  private readonly link: NwcLink;
   private wallet: WalletRecord | null = null;
   private connection: NwcConnection | null = null;
   private lastActivityMs = 0;
@@ -98,7 +98,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       confirm: (entry) => this.confirm(entry),
       nowMs: Date.now,
     });
-    this.link = new WalletLink({
+    this.link = new NwcLink({
       now: Date.now,
       open: (onClose) => this.openClient(onClose),
       onConnected: (client, isReconnect) => {

@@ -12,18 +12,16 @@ export function walletProblem(err: unknown, action: string): ProblemError {
   // (the wallet's own message is the merchant's business, not the payer's).
   if (err instanceof NwcWalletError) {
     const extensions = { walletCode: err.code };
-    switch (err.code) {
-      case "RATE_LIMITED":
-      case "QUOTA_EXCEEDED":
+    switch (err.kind) {
+      case "retry_later":
         return new UnavailableError(
           "wallet-busy",
           "Wallet busy",
           `The merchant's wallet refused to ${action} for now (${err.code}). Try again later.`,
           { extensions, headers: { "Retry-After": "5" } },
         );
-      case "RESTRICTED":
-      case "UNAUTHORIZED":
-      case "NOT_IMPLEMENTED":
+      case "not_permitted":
+      case "unsupported":
         return new ProblemError(
           502,
           "wallet-refused",

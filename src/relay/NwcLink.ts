@@ -1,5 +1,5 @@
-import { UnavailableError } from "../../protocol/Errors.ts";
-import type { NwcClient } from "../../relay/NwcClient.ts";
+import { UnavailableError } from "../protocol/Errors.ts";
+import type { NwcClient } from "./NwcClient.ts";
 
 /** What the merchant page shows about the wallet connection. Times are unix ms. */
 export type LinkStatus = {
@@ -12,12 +12,17 @@ export type LinkStatus = {
   retryAt: number | null;
 };
 
-/** How the link opens a connection; given by the DO, which holds the secret. */
+/** How the link opens a connection; given by its owner, which holds the secret. */
 export type LinkDeps = {
   open(onClose: (reason: string) => void): Promise<NwcClient>;
   now(): number;
   /** Called after every successful (re)connection, e.g. to reconcile pending invoices. */
-  onConnected(client: NwcClient, isReconnect: boolean): void;
+  onConnected?(client: NwcClient, isReconnect: boolean): void;
+  /**
+   * Back off after a failed open (default true): callers then fail fast with a 503 and
+   * `Retry-After` until the next attempt is due. Off, every call tries at once.
+   */
+  backoff?: boolean;
 };
 
 function initialState(): Omit<LinkStatus, "connected"> {
@@ -35,19 +40,23 @@ const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
 /**
- * The merchant's one wallet connection: opened on demand, shared by every request,
+ * The one holder of an NWC wallet connection, used by the merchant's Durable Object,
+ * `NwcLightningProvider` and `nwcPayer` alike: opened on demand, shared by every call,
  * replaced when it dies. Failed opens back off exponentially with jitter; while backing
- * off, callers fail fast with a 503 and `Retry-After` instead of hanging, and the DO's
- * alarm makes the next attempt. Single-threaded DO code: no locks needed, only one
- * open at a time (concurrent callers share its promise).
+ * off, callers fail fast with a 503 and `Retry-After` instead of hanging (the DO's alarm
+ * makes the next attempt). Single-threaded code: no locks needed, only one open at a
+ * time (concurrent callers share its promise). A connection that finishes opening after
+ * `close()` is closed at once and never handed out.
  */
-export class WalletLink {
+export class NwcLink {
   private readonly deps: LinkDeps;
   private current: NwcClient | null = null;
   private opening: Promise<NwcClient> | null = null;
   private everConnected = false;
   private failures = 0;
   private state = initialState();
+  /** Bumped by close(): an open that was started before it is discarded. */
+  private epoch = 0;
 
   constructor(deps: LinkDeps) {
     this.deps = deps;
@@ -104,8 +113,10 @@ export class WalletLink {
     this.state = initialState();
   }
 
-  /** Closes the socket (idle, removal, or a failed ping). */
+  /** Closes the socket (idle, removal, or a failed ping); an open under way is discarded. */
   close(reason: string): void {
+    this.epoch++;
+    this.opening = null;
     const client = this.current;
     this.current = null;
     if (client) {
@@ -120,6 +131,7 @@ export class WalletLink {
   }
 
   private async open(): Promise<NwcClient> {
+    const epoch = this.epoch;
     try {
       const client = await this.deps.open((reason) => {
         if (this.current === client) {
@@ -127,6 +139,14 @@ export class WalletLink {
           this.state.lastError = reason;
         }
       });
+      if (epoch !== this.epoch) {
+        client.close();
+        throw new UnavailableError(
+          "relay-unavailable",
+          "Wallet connection closed",
+          "The wallet connection was closed while it was opening.",
+        );
+      }
       const isReconnect = this.everConnected;
       if (isReconnect) this.state.reconnects++;
       this.everConnected = true;
@@ -134,9 +154,13 @@ export class WalletLink {
       this.current = client;
       this.state.since = this.deps.now();
       this.state.retryAt = null;
-      this.deps.onConnected(client, isReconnect);
+      this.deps.onConnected?.(client, isReconnect);
       return client;
     } catch (err) {
+      if (epoch !== this.epoch || this.deps.backoff === false) {
+        this.state.lastError = err instanceof Error ? err.message : "connection failed";
+        throw err;
+      }
       this.failures++;
       const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (this.failures - 1));
       // Full jitter on the upper half: spreads reconnect storms after a relay restart.
