@@ -207,7 +207,7 @@ function pemOf(tlsCert: string | Uint8Array): string {
     if (decoded) return `${decoded}\n`;
   }
   // DER starts with an ASN.1 SEQUENCE (0x30); anything else is not a certificate.
-  if (!der || der[0] !== 0x30)
+  if (der === null || der[0] !== 0x30)
     throw new LightningError("invalid_request", "tlsCert must be LND's tls.cert (PEM or DER).");
   const lines = base64.encode(der).match(/.{1,64}/g) ?? [];
   return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
