@@ -100,6 +100,22 @@ describe("package contents", () => {
     }
   });
 
+  it("behavior: a Workers bundle of ln402/providers pulls in no gRPC code (the transport loads lazily)", async () => {
+    // esbuild is wrangler's bundler: what it makes of the entry is what a Worker would ship.
+    const { build } = await import("esbuild");
+    const result = await build({
+      entryPoints: [join(ROOT, "src/providers/index.ts")],
+      bundle: true,
+      write: false,
+      format: "esm",
+      platform: "browser",
+      logLevel: "silent",
+    });
+    const code = result.outputFiles.map((f) => f.text).join("");
+    expect(code).toContain("LndLightningProvider = class");
+    expect(code).not.toMatch(/require\(["']@grpc|from ["']@grpc|node:http2|loadSync\(/);
+  });
+
   it("behavior: the npm package carries the .proto files the gRPC transport loads", async () => {
     const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
       cwd: ROOT,
