@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { createServer, type Server } from "node:net";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { base64, hex } from "@scure/base";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { Ledger } from "../../devnet/ledger.ts";
