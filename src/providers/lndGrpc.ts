@@ -12,14 +12,9 @@ import {
 import { loadSync, type MethodDefinition, type PackageDefinition } from "@grpc/proto-loader";
 import { hex } from "@scure/base";
 import type { Bolt11Network } from "../protocol/bolt11/Bolt11.ts";
-import {
-  AuthenticationError,
-  ConnectionError,
-  InvoiceExpiredError,
-  LightningError,
-  PaymentTimeoutError,
-} from "./errors.ts";
+import { ConnectionError, LightningError, PaymentTimeoutError } from "./errors.ts";
 import type { InvoiceState, PaymentResult, ProviderInvoice } from "./LightningProvider.ts";
+import { type GrpcOp, payError, unaryError } from "./lndGrpcErrors.ts";
 import {
   checkInvoice,
   failure,
@@ -44,11 +39,10 @@ export type LndGrpcSettings = {
 };
 
 type Fields = Record<string, unknown>;
-type Op = "pay" | "create" | "lookup" | "hold" | "info";
 type Method = MethodDefinition<object, object>;
 
 /** How LND's messages are read: field names as in the .proto, int64 and enums as strings. */
-export const LND_PROTO_OPTIONS = {
+const LND_PROTO_OPTIONS = {
   keepCase: true,
   longs: String,
   enums: String,
@@ -223,7 +217,7 @@ export class LndGrpcTransport implements LndTransport {
     this.#client.close();
   }
 
-  #unary(op: Op, service: string, name: string, request: object): Promise<Fields> {
+  #unary(op: GrpcOp, service: string, name: string, request: object): Promise<Fields> {
     const method = this.#method(service, name);
     const deadline = Date.now() + this.#s.timeoutSecs * 1000;
     return new Promise((resolve, reject) => {
@@ -241,9 +235,9 @@ export class LndGrpcTransport implements LndTransport {
 
   #method(service: string, name: string): Method {
     const definition = this.#proto[service];
-    const method = definition && name in definition ? Reflect.get(definition, name) : undefined;
-    if (typeof method?.path !== "string") throw new Error(`no ${service}/${name} in the proto`);
-    return method as Method;
+    const method: unknown = definition ? Reflect.get(definition, name) : undefined;
+    if (!isMethod(method)) throw new Error(`no ${service}/${name} in proto/lnd`);
+    return method;
   }
 
   #metadata(): Metadata {
@@ -274,50 +268,6 @@ export class LndGrpcTransport implements LndTransport {
   }
 }
 
-/** A failed unary call as a typed error (LND's status codes, and its messages for auth). */
-function unaryError(op: Op, err: unknown): LightningError {
-  const { code, message, detail } = describe(err);
-  if (isAuth(code, message)) return new AuthenticationError(detail);
-  if (code === status.UNAVAILABLE)
-    return new ConnectionError(`LND's gRPC endpoint is unreachable: ${message}`);
-  if (code === status.DEADLINE_EXCEEDED)
-    return new ConnectionError("LND did not answer before the deadline.");
-  if (code === status.NOT_FOUND || /unable to locate invoice/i.test(message))
-    return new LightningError("not_found", detail);
-  if (code === status.UNIMPLEMENTED)
-    return new LightningError("unsupported", `${detail} (is LND built with this sub-server?)`);
-  if (code === status.INVALID_ARGUMENT || (op === "hold" && code === status.ALREADY_EXISTS))
-    return new LightningError("invalid_request", detail);
-  return new ConnectionError(detail);
-}
-
-/** A SendPaymentV2 stream that ended in an error status rather than a final update. */
-function payError(err: unknown, updates: number): LightningError {
-  const { code, message, detail } = describe(err);
-  if (isAuth(code, message)) return new AuthenticationError(detail);
-  // Before any update, LND refused the payment up front (expired, already paid, bad request).
-  if (updates === 0 && code !== status.UNAVAILABLE && code !== status.DEADLINE_EXCEEDED) {
-    if (/expired/i.test(message)) return new InvoiceExpiredError(detail);
-    return new LightningError("payment_failed", detail);
-  }
-  // Otherwise the stream broke or timed out while the payment was in flight.
-  return new PaymentTimeoutError(`LND's payment stream broke off: ${detail}`);
-}
-
-function describe(err: unknown): { code: number; message: string; detail: string } {
-  const fields = asFields(err);
-  const code = typeof fields.code === "number" ? fields.code : status.UNKNOWN;
-  const message = typeof fields.details === "string" ? fields.details.slice(0, 300) : "";
-  return { code, message, detail: `LND answered ${status[code]}: ${message || "no message"}` };
-}
-
-// LND answers a missing or wrong macaroon with UNKNOWN and a message (its interceptor's
-// plain error); UNAUTHENTICATED and PERMISSION_DENIED come from proxies in front of it.
-function isAuth(code: number, message: string): boolean {
-  if (code === status.UNAUTHENTICATED || code === status.PERMISSION_DENIED) return true;
-  return /macaroon|verification failed|permission denied/i.test(message);
-}
-
 /** lnrpc.Invoice / AddHoldInvoiceRequest fields ln402 sets (int64 as decimal strings). */
 function invoiceFields(args: LndInvoiceArgs): Fields {
   return {
@@ -334,6 +284,11 @@ function invoiceFields(args: LndInvoiceArgs): Fields {
 function bytes32(value: unknown, field: string): string {
   if (value instanceof Uint8Array && value.length === 32) return hex.encode(value);
   throw new ConnectionError(`LND sent an invalid ${field}.`);
+}
+
+function isMethod(value: unknown): value is Method {
+  const fields = asFields(value);
+  return typeof fields.path === "string" && typeof fields.requestSerialize === "function";
 }
 
 function asFields(value: unknown): Fields {
