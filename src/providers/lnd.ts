@@ -71,6 +71,7 @@ export class LndLightningProvider implements LightningProvider {
     this.#timeoutSecs = options.timeoutSecs ?? 30;
     const now = options.now ?? Date.now;
     if (options.transport === "grpc") {
+      assertHttp2Runtime();
       const settings: LndGrpcSettings = {
         host: checkHost(options.host),
         tlsCertPem: pemOf(options.tlsCert),
@@ -78,7 +79,6 @@ export class LndLightningProvider implements LightningProvider {
         timeoutSecs: this.#timeoutSecs,
         now,
       };
-      assertHttp2Runtime();
       this.#connect = () => loadGrpcTransport(settings);
     } else {
       if (!/^https?:\/\//.test(options.url))
