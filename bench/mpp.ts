@@ -7,6 +7,7 @@ import { createPaymentFetch } from "../src/mpp/fetch.ts";
 import { createPaymentHandler } from "../src/mpp/server.ts";
 import { Sessions } from "../src/mpp/session/Sessions.ts";
 import { readEvents, serve } from "../src/mpp/session/sse.ts";
+import type { LightningProvider } from "../src/providers/LightningProvider.ts";
 import { MockLightningNetwork, MockLightningProvider } from "../src/providers/mock.ts";
 import { NwcLightningProvider } from "../src/providers/nwc.ts";
 import { MemoryStore } from "../src/store/MemoryStore.ts";
@@ -128,6 +129,37 @@ export async function sessionStreamBench(options: { events: number; rounds: numb
 }
 
 /**
+ * One paid request end to end through ln402's MPP handler and the lightning/charge client:
+ * `merchant` issues and looks up, `payer` pays. The returned function throws unless the
+ * request ends in a 200 with a receipt.
+ */
+export function chargeOnce(
+  merchant: LightningProvider,
+  payer: LightningProvider,
+): () => Promise<void> {
+  const payments = createPaymentHandler({
+    secretKey: randomBytes(32).toString("hex"),
+    realm: "bench.example",
+    methods: [lightningChargeServer({ provider: merchant, network: "regtest" })],
+  });
+  const app = new Hono();
+  app.get("/paid", async (c) => {
+    const result = await payments.handle(c.req.raw, { intent: "charge", amount: "21" });
+    return result.status === 402 ? result.challenge : result.withReceipt(c.json({ ok: true }));
+  });
+  const pay = createPaymentFetch({
+    methods: [lightningChargeClient(payer, { network: "regtest", maxAmountSats: 100 })],
+    fetch: async (request) => app.fetch(request),
+  });
+  return async () => {
+    const res = await pay("http://bench.example/paid");
+    if (res.status !== 200 || !res.headers.get("Payment-Receipt"))
+      throw new Error(`charge failed: ${res.status}`);
+    await res.arrayBuffer();
+  };
+}
+
+/**
  * `charge`: one paid request end to end — 402 challenge → client decodes and pays the
  * invoice over NWC (devnet) → credential → 200 with a receipt — through ln402's MPP
  * handler and the lightning/charge client; p50 and p95 over `requests` sequential runs.
@@ -146,26 +178,7 @@ export async function chargeBench(options: { requests: number }) {
     allowInsecureRelays: true,
   });
   try {
-    const payments = createPaymentHandler({
-      secretKey: randomBytes(32).toString("hex"),
-      realm: "bench.example",
-      methods: [lightningChargeServer({ provider: merchant, network: "regtest" })],
-    });
-    const app = new Hono();
-    app.get("/paid", async (c) => {
-      const result = await payments.handle(c.req.raw, { intent: "charge", amount: "21" });
-      return result.status === 402 ? result.challenge : result.withReceipt(c.json({ ok: true }));
-    });
-    const pay = createPaymentFetch({
-      methods: [lightningChargeClient(payer, { network: "regtest", maxAmountSats: 100 })],
-      fetch: async (request) => app.fetch(request),
-    });
-    const once = async () => {
-      const res = await pay("http://bench.example/paid");
-      if (res.status !== 200 || !res.headers.get("Payment-Receipt"))
-        throw new Error(`charge failed: ${res.status}`);
-      await res.arrayBuffer();
-    };
+    const once = chargeOnce(merchant, payer);
     for (let i = 0; i < 5; i++) await once(); // warm: both NWC connections open
     const samples: number[] = [];
     for (let i = 0; i < options.requests; i++) samples.push(await timed(once));

@@ -1,3 +1,4 @@
+import { chargeLndBench } from "./chargeLnd.ts";
 import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
 import { chargeBench, sessionStreamBench } from "./mpp.ts";
@@ -9,6 +10,7 @@ import { chargeBench, sessionStreamBench } from "./mpp.ts";
  */
 const scenarios: Record<string, () => Promise<unknown>> = {
   charge: () => chargeBench({ requests: 100 }),
+  "charge-lnd": () => chargeLndBench({ requests: 100 }),
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {

@@ -2,8 +2,19 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import { base64, hex } from "@scure/base";
-import { decodeInvoice } from "../src/protocol/bolt11/Bolt11.ts";
-import { type Ledger, LedgerError, type Nip47Transaction } from "./ledger.ts";
+import type { Ledger } from "./ledger.ts";
+import {
+  type AddedInvoice,
+  asRefusal,
+  attempt,
+  Code,
+  checkMacaroon,
+  type InvoiceRequest,
+  LndRefusal,
+  LndStandInNode,
+  type NodeInvoice,
+  type NodePayment,
+} from "./lndNode.ts";
 
 /**
  * A stand-in for LND's REST API, for tests: NOT LND (which cannot run here) and not a
@@ -25,18 +36,14 @@ export type LndStandIn = {
 };
 
 type Json = Record<string, unknown>;
-const BAD_MACAROON = "verification failed: signature mismatch after caveat verification";
 
-/** A gRPC error as LND's REST gateway renders it. */
-class GatewayError extends Error {
-  readonly status: number;
-  readonly grpcCode: number;
-  constructor(status: number, grpcCode: number, message: string) {
-    super(message);
-    this.status = status;
-    this.grpcCode = grpcCode;
-  }
-}
+/** The HTTP status LND's REST gateway (grpc-gateway) gives each gRPC code. */
+const HTTP_STATUS: Record<number, number> = {
+  [Code.UNKNOWN]: 500,
+  [Code.INVALID_ARGUMENT]: 400,
+  [Code.NOT_FOUND]: 404,
+  [Code.ALREADY_EXISTS]: 409,
+};
 
 /** Starts the stand-in for devnet wallet `wallet` of `ledger` on 127.0.0.1 (a free port). */
 export async function startLndStandIn(options: {
@@ -44,91 +51,41 @@ export async function startLndStandIn(options: {
   wallet: string;
   macaroonHex?: string;
 }): Promise<LndStandIn> {
-  const { ledger, wallet } = options;
+  const node = new LndStandInNode(options.ledger, options.wallet);
   const macaroonHex = options.macaroonHex ?? bytesToHex(randomBytes(32));
   const requests: LndStandIn["requests"] = [];
-  const routes = unaryRoutes(ledger, wallet);
+  const routes = unaryRoutes(node);
 
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     requests.push({ method: req.method ?? "GET", path });
     void handle(req, res, path).catch((err: unknown) => {
-      const e = err instanceof GatewayError ? err : toGatewayError(err);
+      const e = asRefusal(err);
       if (!res.headersSent)
-        send(res, e.status, { code: e.grpcCode, message: e.message, details: [] });
+        send(res, HTTP_STATUS[e.code] ?? 500, { code: e.code, message: e.message, details: [] });
       else res.end();
     });
   });
 
   const handle = async (req: IncomingMessage, res: ServerResponse, path: string) => {
     const macaroon = req.headers["grpc-metadata-macaroon"];
-    if (macaroon === undefined) throw new GatewayError(500, 2, "expected 1 macaroon, got 0");
-    if (macaroon !== macaroonHex) throw new GatewayError(500, 2, BAD_MACAROON);
+    checkMacaroon(typeof macaroon === "string" ? macaroon : undefined, macaroonHex);
     const body = req.method === "POST" ? await readJson(req) : {};
     if (req.method === "POST" && path === "/v2/router/send") return routerSend(res, body);
     for (const [pattern, handler] of routes) {
       const match = pattern.exec(`${req.method} ${path}`);
-      if (match) {
-        return send(res, 200, handler(body, match[1] ?? ""));
-      }
+      if (match) return send(res, 200, handler(body, match[1] ?? ""));
     }
-    throw new GatewayError(404, 5, "Not Found");
+    throw new LndRefusal(Code.NOT_FOUND, "Not Found");
   };
 
   /** SendPaymentV2: pre-flight errors as an HTTP error; else IN_FLIGHT, then the outcome. */
   const routerSend = async (res: ServerResponse, body: Json) => {
-    const invoice = String(body.payment_request ?? "");
     const amt = body.amt_msat === undefined ? undefined : Number(body.amt_msat);
-    const outcome = ledger.payInvoice(wallet, invoice, amt).then(
-      (tx) => ({ tx }),
-      (err: unknown) => ({ err }),
-    );
-    // The ledger's checks run before its first await: a payment that cannot start has
-    // failed by the next macrotask, as LND's pre-flight checks fail before streaming.
-    const early = await Promise.race([outcome, new Promise<null>((r) => setImmediate(r, null))]);
-    if (early && "err" in early) {
-      const preflight = preflightError(early.err, invoice);
-      if (preflight) throw preflight;
-    }
+    const { first, final } = await node.sendPayment(String(body.payment_request ?? ""), amt);
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked" });
-    const hash = attempt(() => decodeInvoice(invoice))?.paymentHash ?? "";
-    res.write(`${JSON.stringify({ result: payment(hash, "IN_FLIGHT", {}) })}\n`);
-    const done = early ?? (await outcome);
-    const result =
-      "tx" in done
-        ? payment(hash, "SUCCEEDED", {
-            payment_preimage: done.tx.preimage,
-            value_msat: String(done.tx.amount),
-            fee_msat: String(done.tx.fees_paid),
-          })
-        : payment(hash, "FAILED", { failure_reason: failureReason(done.err) });
-    res.end(`${JSON.stringify({ result })}\n`);
-  };
-
-  /** LND refuses these before any HTLC leaves (routerrpc's request checks). */
-  const preflightError = (err: unknown, invoice: string): GatewayError | null => {
-    if (!(err instanceof LedgerError)) return toGatewayError(err);
-    if (err.code === "OTHER") return new GatewayError(500, 2, err.message);
-    if (/expired/.test(err.message)) {
-      const until = new Date(
-        (attempt(() => decodeInvoice(invoice))?.expiresAt ?? 0) * 1000,
-      ).toISOString();
-      return new GatewayError(500, 2, `invoice expired. Valid until ${until}`);
-    }
-    if (/not for regtest/.test(err.message))
-      return new GatewayError(500, 2, "invoice not for current active network 'regtest'");
-    if (/already/.test(err.message)) {
-      // LND's own payment database: a node refuses to pay what it already paid.
-      const mine = ownPayments(invoice);
-      if (mine?.state === "settled") return new GatewayError(409, 6, "invoice is already paid");
-      if (mine?.state === "accepted") return new GatewayError(409, 6, "payment is in transition");
-    }
-    return null;
-  };
-
-  const ownPayments = (invoice: string): Nip47Transaction | null => {
-    const tx = attempt(() => ledger.lookup(wallet, { invoice }));
-    return tx?.type === "outgoing" ? tx : null;
+    res.write(`${JSON.stringify({ result: payment(first) })}\n`);
+    res.end(`${JSON.stringify({ result: payment(await final) })}\n`);
   };
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -146,31 +103,22 @@ export async function startLndStandIn(options: {
 }
 
 /** The unary endpoints, as `METHOD path` patterns; a capture is the path parameter. */
-function unaryRoutes(
-  ledger: Ledger,
-  wallet: string,
-): Array<[RegExp, (b: Json, p: string) => Json]> {
-  const invoiceArgs = (b: Json) => ({
-    amountMsat: b.value_msat !== undefined ? Number(b.value_msat) : Number(b.value ?? 0) * 1000,
-    description: String(b.memo ?? ""),
-    expirySecs: Number(b.expiry ?? 86_400),
-  });
-  let addIndex = 0;
-  const added = (tx: Nip47Transaction): Json => ({
-    r_hash: base64.encode(hex.decode(tx.payment_hash)),
-    payment_request: tx.invoice,
-    add_index: String(++addIndex),
-    payment_addr: base64.encode(hex.decode(decodeInvoice(tx.invoice).paymentSecret ?? "")),
+function unaryRoutes(node: LndStandInNode): Array<[RegExp, (b: Json, p: string) => Json]> {
+  const invoiceArgs = (b: Json): InvoiceRequest => ({
+    valueMsat: b.value_msat !== undefined ? Number(b.value_msat) : Number(b.value ?? 0) * 1000,
+    memo: String(b.memo ?? ""),
+    expirySecs: Number(b.expiry ?? 0),
+    ...(b.description_hash ? { descriptionHash: hex.encode(b64(b.description_hash, "d")) } : {}),
   });
   return [
-    [/^POST \/v1\/invoices$/, (b) => added(ledger.makeInvoice(wallet, invoiceArgs(b)))],
+    [/^POST \/v1\/invoices$/, (b) => added(node.addInvoice(invoiceArgs(b)))],
     [
       /^POST \/v2\/invoices\/hodl$/,
       (b) => {
         const paymentHash = hex.encode(b64(b.hash, "hash"));
         // AddHoldInvoiceResp has no r_hash: the caller chose the hash.
         const { r_hash: _, ...body } = added(
-          ledger.makeHoldInvoice(wallet, { ...invoiceArgs(b), paymentHash }),
+          node.addHoldInvoice({ ...invoiceArgs(b), paymentHash }),
         );
         return body;
       },
@@ -178,14 +126,14 @@ function unaryRoutes(
     [
       /^POST \/v2\/invoices\/settle$/,
       (b) => {
-        ledger.settleHoldInvoice(wallet, hex.encode(b64(b.preimage, "preimage")));
+        node.settleInvoice(hex.encode(b64(b.preimage, "preimage")));
         return {};
       },
     ],
     [
       /^POST \/v2\/invoices\/cancel$/,
       (b) => {
-        ledger.cancelHoldInvoice(wallet, hex.encode(b64(b.payment_hash, "payment_hash")));
+        node.cancelInvoice(hex.encode(b64(b.payment_hash, "payment_hash")));
         return {};
       },
     ],
@@ -194,73 +142,68 @@ function unaryRoutes(
       (_b, rHashStr) => {
         // r_hash_str is hex (lnrpc.PaymentHash); LND fails on anything else.
         if (!/^[0-9a-f]{64}$/i.test(rHashStr))
-          throw new GatewayError(500, 2, "encoding/hex: invalid byte in r_hash_str");
-        const tx = ledger.lookup(wallet, { paymentHash: rHashStr.toLowerCase() });
-        if (tx.type !== "incoming") throw new GatewayError(404, 5, "unable to locate invoice");
-        return lndInvoice(tx);
+          throw new LndRefusal(Code.UNKNOWN, "encoding/hex: invalid byte in r_hash_str");
+        return lndInvoice(node.lookupInvoice(rHashStr.toLowerCase()));
       },
     ],
     [
       /^GET \/v1\/getinfo$/,
-      () => ({
-        identity_pubkey: ledger.nodePubkey(wallet),
-        alias: `devnet-lnd-${wallet}`,
-        version: "devnet-stand-in",
-        synced_to_chain: true,
-        block_height: 1,
-        chains: [{ chain: "bitcoin", network: "regtest" }],
-      }),
+      () => {
+        const info = node.getInfo();
+        return {
+          identity_pubkey: info.identityPubkey,
+          alias: info.alias,
+          version: info.version,
+          synced_to_chain: info.syncedToChain,
+          block_height: info.blockHeight,
+          chains: [{ chain: "bitcoin", network: info.network }],
+        };
+      },
     ],
   ];
 }
 
-/** lnrpc.Invoice in proto3 JSON. LND cancels invoices that expire unpaid. */
-function lndInvoice(tx: Nip47Transaction): Json {
-  const state = { pending: "OPEN", accepted: "ACCEPTED", settled: "SETTLED" }[tx.state as string];
-  const paidMsat = tx.state === "settled" ? tx.amount : 0;
+const b64hex = (hexString: string) => base64.encode(hex.decode(hexString));
+
+function added(invoice: AddedInvoice): Json {
   return {
-    memo: tx.description,
-    r_preimage: tx.preimage ? base64.encode(hex.decode(tx.preimage)) : "",
-    r_hash: base64.encode(hex.decode(tx.payment_hash)),
-    value: String(Math.floor(tx.amount / 1000)),
-    value_msat: String(tx.amount),
-    settled: tx.state === "settled",
-    creation_date: String(tx.created_at),
-    settle_date: String(tx.settled_at ?? 0),
-    payment_request: tx.invoice,
-    expiry: String(tx.expires_at - tx.created_at),
-    amt_paid_sat: String(Math.floor(paidMsat / 1000)),
-    amt_paid_msat: String(paidMsat),
-    state: state ?? "CANCELED",
+    r_hash: b64hex(invoice.paymentHash),
+    payment_request: invoice.paymentRequest,
+    add_index: String(invoice.addIndex),
+    payment_addr: b64hex(invoice.paymentAddr),
+  };
+}
+
+/** lnrpc.Invoice in proto3 JSON. */
+function lndInvoice(invoice: NodeInvoice): Json {
+  return {
+    memo: invoice.memo,
+    r_preimage: invoice.preimage ? b64hex(invoice.preimage) : "",
+    r_hash: b64hex(invoice.paymentHash),
+    value: String(Math.floor(invoice.valueMsat / 1000)),
+    value_msat: String(invoice.valueMsat),
+    settled: invoice.settled,
+    creation_date: String(invoice.creationDate),
+    settle_date: String(invoice.settleDate),
+    payment_request: invoice.paymentRequest,
+    expiry: String(invoice.expiry),
+    amt_paid_sat: String(Math.floor(invoice.amtPaidMsat / 1000)),
+    amt_paid_msat: String(invoice.amtPaidMsat),
+    state: invoice.state,
     is_keysend: false,
   };
 }
 
 /** lnrpc.Payment in proto3 JSON. */
-function payment(paymentHash: string, status: string, fields: Json): Json {
+function payment(update: NodePayment): Json {
   return {
-    payment_hash: paymentHash,
-    status,
-    payment_preimage: "",
-    fee_msat: "0",
-    failure_reason: "FAILURE_REASON_NONE",
-    ...fields,
+    payment_hash: update.paymentHash,
+    status: update.status,
+    payment_preimage: update.preimage,
+    value_msat: String(update.valueMsat),
+    fee_msat: String(update.feeMsat),
+    failure_reason: update.failureReason,
   };
-}
-
-function failureReason(err: unknown): string {
-  if (!(err instanceof LedgerError)) return "FAILURE_REASON_ERROR";
-  if (err.code === "INSUFFICIENT_BALANCE") return "FAILURE_REASON_INSUFFICIENT_BALANCE";
-  if (/no route|self-payments/.test(err.message)) return "FAILURE_REASON_NO_ROUTE";
-  // The payee rejected the HTLC: an invoice already paid or canceled by its payee.
-  return "FAILURE_REASON_INCORRECT_PAYMENT_DETAILS";
-}
-
-function toGatewayError(err: unknown): GatewayError {
-  if (err instanceof GatewayError) return err;
-  if (err instanceof LedgerError && err.code === "NOT_FOUND")
-    return new GatewayError(404, 5, "unable to locate invoice");
-  return new GatewayError(500, 2, err instanceof Error ? err.message : "internal error");
 }
 
 function send(res: ServerResponse, status: number, body: Json): void {
@@ -272,24 +215,16 @@ async function readJson(req: IncomingMessage): Promise<Json> {
   let text = "";
   for await (const chunk of req) {
     text += String(chunk);
-    if (text.length > 65_536) throw new GatewayError(400, 3, "request body too large");
+    if (text.length > 65_536) throw new LndRefusal(Code.INVALID_ARGUMENT, "request too large");
   }
   const parsed: unknown = attempt(() => JSON.parse(text || "{}"));
   if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed))
     return parsed as Json;
-  throw new GatewayError(400, 3, "invalid character in request body");
+  throw new LndRefusal(Code.INVALID_ARGUMENT, "invalid character in request body");
 }
 
 function b64(value: unknown, field: string): Uint8Array {
   const bytes = attempt(() => base64.decode(String(value ?? "")));
-  if (!bytes) throw new GatewayError(400, 3, `${field}: illegal base64 data`);
+  if (!bytes) throw new LndRefusal(Code.INVALID_ARGUMENT, `${field}: illegal base64 data`);
   return bytes;
-}
-
-function attempt<T>(run: () => T): T | null {
-  try {
-    return run();
-  } catch {
-    return null;
-  }
 }

@@ -1,4 +1,4 @@
-/** Lightning backends behind one interface: NWC, LND REST, a hosted ln402, and an in-memory mock. */
+/** Lightning backends behind one interface: NWC, LND (REST or gRPC), a hosted ln402, and an in-memory mock. */
 export * from "./errors.ts";
 export { HostedLightningProvider, type HostedProviderOptions } from "./hosted.ts";
 export type {
@@ -9,7 +9,13 @@ export type {
   PaymentResult,
   ProviderInvoice,
 } from "./LightningProvider.ts";
-export { LndLightningProvider, type LndProviderOptions } from "./lnd.ts";
+export {
+  type LndGrpcOptions,
+  type LndInvoiceArgs,
+  LndLightningProvider,
+  type LndProviderOptions,
+  type LndRestOptions,
+} from "./lnd.ts";
 export {
   MockLightningNetwork,
   MockLightningProvider,

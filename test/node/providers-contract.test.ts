@@ -7,6 +7,7 @@ import {
   type Harness,
   hashOf,
   makeClock,
+  startLndGrpcHarness,
   startLndHarness,
   startMockHarness,
   startNwcHarness,
@@ -15,7 +16,7 @@ import {
 
 /**
  * One contract, run against every provider that can both receive and pay: NWC (on a
- * devnet), LND REST (on stand-ins sharing a devnet Ledger) and the mock. Each backend's
+ * devnet), LND over REST and over gRPC (on stand-ins sharing a devnet Ledger) and the mock. Each backend's
  * clock runs `offsetMs` ahead of real time, so expiry is tested without waiting.
  */
 
@@ -142,4 +143,5 @@ function contract(name: string, start: (clock: TestClock) => Promise<Harness>) {
 
 contract("NWC (devnet wallets over a relay)", startNwcHarness);
 contract("LND REST (stand-ins on one devnet Ledger)", startLndHarness);
+contract("LND gRPC (stand-ins on one devnet Ledger)", startLndGrpcHarness);
 contract("Mock (two instances on one MockLightningNetwork)", startMockHarness);

@@ -4,6 +4,7 @@ import { expect } from "vitest";
 import { type Devnet, RECEIVE_METHODS, startDevnet } from "../../../devnet/index.ts";
 import { Ledger } from "../../../devnet/ledger.ts";
 import { type LndStandIn, startLndStandIn } from "../../../devnet/lnd.ts";
+import { type LndGrpcStandIn, startLndGrpcStandIn } from "../../../devnet/lndGrpc.ts";
 import type { Bolt11Network } from "../../../src/protocol/bolt11/Bolt11.ts";
 import {
   LightningError,
@@ -16,7 +17,7 @@ import {
 
 /**
  * Shared set-up for the provider suites: the contract harnesses (NWC on a devnet, LND
- * REST stand-ins on one Ledger, mocks on one network) and the fixtures the
+ * REST and LND gRPC stand-ins on one Ledger, mocks on one network) and the fixtures the
  * provider-specific suites start. Nothing here holds state between files: every
  * factory returns what it started, and the caller stops it.
  */
@@ -69,6 +70,21 @@ export const nwcProvider = (
 export const lndProvider = (node: LndStandIn, now: () => number, macaroon = node.macaroonHex) =>
   new LndLightningProvider({ transport: "rest", url: node.url, macaroon, now });
 
+/** An LND gRPC provider for one gRPC stand-in node (its certificate pinned). */
+export const lndGrpcProvider = (
+  node: LndGrpcStandIn,
+  now: () => number = Date.now,
+  overrides: { macaroon?: string; tlsCert?: string | Uint8Array; timeoutSecs?: number } = {},
+) =>
+  new LndLightningProvider({
+    transport: "grpc",
+    host: node.host,
+    tlsCert: overrides.tlsCert ?? node.tlsCertPem,
+    macaroon: overrides.macaroon ?? node.macaroonHex,
+    now,
+    ...(overrides.timeoutSecs ? { timeoutSecs: overrides.timeoutSecs } : {}),
+  });
+
 /** Contract harness: NWC providers on devnet wallets over a relay. */
 export async function startNwcHarness(clock: TestClock): Promise<Harness> {
   const devnet = await startDevnet({
@@ -106,6 +122,28 @@ export async function startLndHarness(clock: TestClock): Promise<Harness> {
     merchant: lndProvider(merchant, clock.now),
     payer: lndProvider(payer, clock.now),
     poor: lndProvider(poor, clock.now),
+    payerBalanceMsat: () => ledger.balance("payer"),
+    stop: async () => {
+      for (const n of nodes) await n.stop();
+    },
+  };
+}
+
+/** Contract harness: LND gRPC providers on gRPC stand-ins sharing one devnet Ledger. */
+export async function startLndGrpcHarness(clock: TestClock): Promise<Harness> {
+  const ledger = new Ledger(clock.now);
+  const node = async (name: string, sats: number) => {
+    ledger.openAccount(name, sats * 1000);
+    return startLndGrpcStandIn({ ledger, wallet: name });
+  };
+  const nodes = [await node("merchant", 0), await node("payer", 100_000), await node("poor", 1)];
+  const [merchant, payer, poor] = nodes;
+  if (!merchant || !payer || !poor) throw new Error("stand-ins did not start");
+  return {
+    network: "regtest",
+    merchant: lndGrpcProvider(merchant, clock.now),
+    payer: lndGrpcProvider(payer, clock.now),
+    poor: lndGrpcProvider(poor, clock.now),
     payerBalanceMsat: () => ledger.balance("payer"),
     stop: async () => {
       for (const n of nodes) await n.stop();
