@@ -1,11 +1,9 @@
-import { x402Client } from "@x402/core/client";
 import type {
   PaymentPayloadContext,
   PaymentPayloadResult,
   PaymentRequirements,
   SchemeNetworkClient,
 } from "@x402/core/types";
-import { wrapFetchWithPayment } from "@x402/fetch";
 import type { DecodedInvoice } from "../protocol/bolt11/Bolt11.ts";
 import { ProblemError } from "../protocol/Errors.ts";
 import { proves } from "../protocol/Preimage.ts";

@@ -55,7 +55,7 @@ function scheme(results: LnbtcPayResult[], now = NOW) {
   const calls: string[] = [];
   const s = new ExactLnbtcClientScheme({
     payer: {
-      async payInvoice(invoice) {
+      async payInvoice() {
         calls.push("pay");
         return results.shift() ?? { status: "unpaid" };
       },
