@@ -17,6 +17,7 @@ const USAGE = `Usage: npm run devnet -- [options]
   --no-upstash        do not start the Upstash stand-in
   --payer-sats N      the payer's starting balance (default 1000000)
   --receive-only      give the merchant a receive-only connection (no pay_invoice)
+  --network NAME      regtest (default) or testnet: testnet wallets sign lntb invoices
   --help              show this help`;
 
 const { values } = parseArgs({
@@ -28,6 +29,7 @@ const { values } = parseArgs({
     "no-upstash": { type: "boolean", default: false },
     "payer-sats": { type: "string", default: "1000000" },
     "receive-only": { type: "boolean", default: false },
+    network: { type: "string", default: "regtest" },
     help: { type: "boolean", default: false },
   },
   strict: true,
@@ -53,7 +55,14 @@ if (!Number.isSafeInteger(payerSats) || payerSats < 0) {
   process.exit(2);
 }
 
+const network = values.network;
+if (network !== "regtest" && network !== "testnet") {
+  process.stderr.write(`--network must be regtest or testnet, got ${network}\n${USAGE}\n`);
+  process.exit(2);
+}
+
 const devnet = await startDevnet({
+  network,
   relayPort: port("relay-port", values["relay-port"]),
   upstash: values["no-upstash"]
     ? false
@@ -66,6 +75,7 @@ const devnet = await startDevnet({
 
 const control = await startControl(devnet, port("control-port", values["control-port"]));
 const line = {
+  network,
   relayUrl: devnet.relayUrl,
   wallets: Object.fromEntries(devnet.wallets().map((w) => [w.name, w.connectionString])),
   upstash: devnet.upstash,

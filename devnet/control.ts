@@ -10,9 +10,10 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  *
  *   GET  /                         relay URL and every wallet
  *   POST /wallets                  { name, balanceSats?, methods?, encryptions?, network?, notifications?, reportsNodePubkey? } → wallet
+ *                                  (network "testnet": the wallet signs lntb invoices)
  *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
  *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply?, invoiceHash?: string | null }
- *   POST /wallets/:name/invoices   { amountMsat, description?, expirySecs? } → NIP-47 transaction
+ *   POST /wallets/:name/invoices   { amountMsat, description?, descriptionHash?, expirySecs? } → NIP-47 transaction
  *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, latencyMs?, refusePublishes?: string | null }
  */
 
@@ -121,6 +122,9 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
         wallet.makeInvoice({
           amountMsat: body.amountMsat,
           ...(typeof body.description === "string" ? { description: body.description } : {}),
+          ...(typeof body.descriptionHash === "string"
+            ? { descriptionHash: body.descriptionHash }
+            : {}),
           ...(typeof body.expirySecs === "number" ? { expirySecs: body.expirySecs } : {}),
         }),
       );

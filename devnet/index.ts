@@ -1,9 +1,10 @@
-import { Ledger } from "./ledger.ts";
+import { type DevnetNetwork, Ledger } from "./ledger.ts";
 import { type RedisServer, startRedis } from "./redis.ts";
 import { type DevnetRelay, startRelay } from "./relay.ts";
 import { startUpstash, type UpstashServer } from "./upstash.ts";
 import { type DevnetWallet, startWalletService, type WalletOptions } from "./wallet.ts";
 
+export type { DevnetNetwork } from "./ledger.ts";
 export type { DevnetWallet, Encryption, WalletFaults } from "./wallet.ts";
 export { ALL_METHODS, RECEIVE_METHODS } from "./wallet.ts";
 
@@ -20,6 +21,8 @@ export type DevnetOptions = {
   wallets?: Record<string, Omit<WalletOptions, "name"> & { balanceSats?: number }>;
   /** Clock in ms for invoice timestamps and expiry (tests can move time). */
   now?: () => number;
+  /** The network of wallets that do not name one (default regtest): testnet signs `lntb`. */
+  network?: DevnetNetwork;
 };
 
 /** Options of `Devnet.createWallet`. */
@@ -76,8 +79,10 @@ export async function startDevnet(options: DevnetOptions = {}): Promise<Devnet> 
     const createWallet = async (name: string, walletOptions: CreateWalletOptions = {}) => {
       if (!/^[a-z0-9_-]{1,32}$/i.test(name)) throw new Error(`bad devnet wallet name: ${name}`);
       const { balanceSats = 0, ...serviceOptions } = walletOptions;
-      ledger.openAccount(name, balanceSats * 1000);
-      const wallet = startWalletService(relay.url, ledger, { ...serviceOptions, name });
+      const network = serviceOptions.network ?? options.network ?? "regtest";
+      // Only regtest and testnet are signed; another name is a get_info fault (regtest invoices).
+      ledger.openAccount(name, balanceSats * 1000, network === "testnet" ? "testnet" : "regtest");
+      const wallet = startWalletService(relay.url, ledger, { ...serviceOptions, network, name });
       wallets.set(name, wallet);
       await wallet.ready();
       return wallet;

@@ -11,7 +11,8 @@ import {
  * The devnet's simulated ledger: the money side of an offline Lightning network.
  * Every wallet is its own node (its own node key signs its invoices); payments move
  * balances between wallets instantly and reveal the preimage, as a settled HTLC does.
- * Invoices are real, signature-valid regtest BOLT11 strings. This is a simulation:
+ * Invoices are real, signature-valid regtest (or, per node, testnet) BOLT11 strings;
+ * payments stay within one network. This is a simulation:
  * no channels, routing or on-chain funds exist.
  */
 
@@ -69,7 +70,15 @@ type Invoice = {
   holdOutcome: ((preimage: string | null) => void) | null;
 };
 
-type Account = { balanceMsat: number; nodeKey: Uint8Array; nodePubkey: string };
+/** The networks a devnet node signs invoices for: never mainnet. */
+export type DevnetNetwork = "regtest" | "testnet";
+
+type Account = {
+  balanceMsat: number;
+  nodeKey: Uint8Array;
+  nodePubkey: string;
+  network: DevnetNetwork;
+};
 
 /** Arguments of make_invoice / make_hold_invoice (NIP-47 units: msat, seconds). */
 export type InvoiceRequest = {
@@ -90,13 +99,27 @@ export class Ledger {
     this.nowMs = now;
   }
 
-  /** Opens an account (a node) with a fresh node key. */
-  openAccount(wallet: string, balanceMsat = 0): { nodePubkey: string } {
+  /** Opens an account (a node) with a fresh node key, signing invoices for `network`. */
+  openAccount(
+    wallet: string,
+    balanceMsat = 0,
+    network: DevnetNetwork = "regtest",
+  ): { nodePubkey: string } {
     if (this.accounts.has(wallet)) throw new Error(`devnet wallet ${wallet} already exists`);
     const nodeKey = secp256k1.utils.randomSecretKey();
     const nodePubkey = bytesToHex(secp256k1.getPublicKey(nodeKey, true));
-    this.accounts.set(wallet, { balanceMsat: checkMsat(balanceMsat), nodeKey, nodePubkey });
+    this.accounts.set(wallet, {
+      balanceMsat: checkMsat(balanceMsat),
+      nodeKey,
+      nodePubkey,
+      network,
+    });
     return { nodePubkey };
+  }
+
+  /** The network `wallet`'s node signs invoices for. */
+  network(wallet: string): DevnetNetwork {
+    return this.account(wallet).network;
   }
 
   /** Adds funds from outside the network (a faucet). */
@@ -161,8 +184,12 @@ export class Ledger {
     }
     if (invoice.payee === payer)
       throw new LedgerError("PAYMENT_FAILED", "self-payments are not supported");
-    if (decoded.network !== "regtest")
-      throw new LedgerError("PAYMENT_FAILED", "invoice is not for regtest");
+    if (decoded.network !== payerAccount.network) {
+      throw new LedgerError(
+        "PAYMENT_FAILED",
+        `invoice is for ${decoded.network}; this wallet pays on ${payerAccount.network}`,
+      );
+    }
     if (invoice.state !== "pending") {
       throw new LedgerError(
         "PAYMENT_FAILED",
@@ -314,16 +341,20 @@ export class Ledger {
     const account = this.account(payee);
     const amountMsat = checkMsat(request.amountMsat);
     const expirySecs = request.expirySecs ?? 3600;
+    if (request.descriptionHash !== undefined && !/^[0-9a-f]{64}$/.test(request.descriptionHash)) {
+      throw new LedgerError("OTHER", "description_hash must be 64 lowercase hex characters");
+    }
     if (!Number.isSafeInteger(expirySecs) || expirySecs <= 0) {
       throw new LedgerError("OTHER", "expiry must be a positive whole number of seconds");
     }
     const bolt11 = encodeInvoice(
       {
-        network: "regtest",
+        network: account.network,
         amountMsat: amountMsat === 0 ? null : amountMsat,
         timestamp: this.now(),
         paymentHash,
         paymentSecret: bytesToHex(randomBytes(32)),
+        // NIP-47 make_invoice: a description_hash is signed as `h`, and no `d` is written.
         ...(request.descriptionHash !== undefined
           ? { descriptionHash: request.descriptionHash }
           : { description: request.description ?? "" }),

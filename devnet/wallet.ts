@@ -40,7 +40,11 @@ export type WalletOptions = {
   methods?: readonly string[];
   /** Encryptions offered in the info event, preferred first. Default: nip44_v2, nip04. */
   encryptions?: readonly Encryption[];
-  /** The network get_info reports (a fault for tests: invoices stay regtest). Default: regtest. */
+  /**
+   * The network get_info reports. `testnet` also makes the node sign `lntb` invoices
+   * (set on its ledger account); any other name but regtest is a fault for tests:
+   * get_info says it, invoices stay regtest. Default: regtest.
+   */
   network?: string;
   /** Whether the wallet sends notifications (many real wallets do not). Default: true. */
   notifications?: boolean;
@@ -201,7 +205,7 @@ export function startWalletService(
           alias: `devnet-${name}`,
           color: "#f7931a",
           ...(options.reportsNodePubkey === false ? {} : { pubkey: ledger.nodePubkey(name) }),
-          network: options.network ?? "regtest",
+          network: options.network ?? ledger.network(name),
           block_height: 1,
           block_hash: "0".repeat(64),
           methods,

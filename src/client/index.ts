@@ -4,6 +4,16 @@
  */
 
 export * from "../mpp/clients.ts";
+export {
+  type ClientRequestBinding,
+  type ExactLnbtcClientOptions,
+  ExactLnbtcClientScheme,
+  LnbtcClientError,
+  type LnbtcClientReason,
+  type LnbtcPayer,
+  type LnbtcPayResult,
+} from "./lnbtc.ts";
+export { lnbtcPayer, lnbtcX402Client, wrapFetchWithLnbtc } from "./lnbtcFetch.ts";
 export { type LightningPayer, type NwcPayer, type NwcPayerOptions, nwcPayer } from "./wallet.ts";
 export {
   createLightningX402Client,

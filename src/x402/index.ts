@@ -3,6 +3,7 @@
  * (the `exact` scheme on bip122 networks).
  */
 
+export { LNBTC_NETWORKS, lnbtcNetwork } from "../protocol/x402/lnbtc/Networks.ts";
 export { lightningNetwork, X402_NETWORKS, x402Network } from "../protocol/x402/Networks.ts";
 export {
   type InvoiceRequest,
@@ -11,6 +12,17 @@ export {
   type IssuedInvoice,
   ln402Invoices,
 } from "./invoices.ts";
+export {
+  type ExactLnbtcServerOptions,
+  ExactLnbtcServerScheme,
+  type ServerBinding,
+} from "./lnbtc.ts";
+export {
+  type CreateInvoiceParams,
+  type LightningReceiver,
+  type Ln402ReceiverOptions,
+  ln402Receiver,
+} from "./receiver.ts";
 export {
   type ExactLightningServerOptions,
   ExactLightningServerScheme,

@@ -27,6 +27,7 @@ async function startCli(args: string[]): Promise<{ line: DevnetLine; process: Ch
 }
 
 type DevnetLine = {
+  network: string;
   relayUrl: string;
   wallets: { merchant: string; payer: string };
   upstash: { url: string; token: string } | null;
@@ -95,5 +96,48 @@ describe("npm run devnet", () => {
     expect(code).toBe(2);
     expect(stderr).toContain("--relay-port must be a port number");
     expect(stderr).toContain("Usage: npm run devnet");
+  });
+
+  it("behavior: --network testnet makes every wallet report testnet and sign lntb invoices with a description hash", async () => {
+    const { line, process: proc } = await startCli([
+      "--network",
+      "testnet",
+      "--no-upstash",
+      "--relay-port",
+      "0",
+      "--control-port",
+      "0",
+    ]);
+    try {
+      expect(line.network).toBe("testnet");
+      const merchant = new NWCClient({ nostrWalletConnectUrl: line.wallets.merchant });
+      try {
+        expect((await merchant.getInfo()).network).toBe("testnet");
+      } finally {
+        merchant.close();
+      }
+      const made = await fetch(`${line.control}/wallets/merchant/invoices`, {
+        method: "POST",
+        body: JSON.stringify({ amountMsat: 21_000, descriptionHash: "ab".repeat(32) }),
+      });
+      const tx = (await made.json()) as { invoice: string; description_hash: string };
+      expect([tx.invoice.slice(0, 4), tx.description_hash]).toEqual(["lntb", "ab".repeat(32)]);
+    } finally {
+      const exited = new Promise<number | null>((resolve) => proc.once("exit", resolve));
+      proc.kill("SIGINT");
+      expect(await exited).toBe(0);
+    }
+  });
+
+  it("error: --network mainnet exits 2: the devnet never signs mainnet invoices", async () => {
+    const proc = spawn(process.execPath, ["devnet/cli.ts", "--network", "mainnet"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    proc.stderr?.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+    expect([code, stderr.includes("--network must be regtest or testnet")]).toEqual([2, true]);
   });
 });

@@ -23,6 +23,21 @@ describe("GET /demo/quote", () => {
     expect(res.status).toBe(404);
   });
 
+  it("behavior: a browser gets a real HTML payment page, a program gets JSON", async () => {
+    const fetchDemo = demoWorker({ DEMO_NWC_SECRET: inject("nwc").merchant });
+    const browser = await fetchDemo("https://ln402.test/demo/quote", {
+      headers: { Accept: "text/html", "User-Agent": "Mozilla/5.0" },
+    });
+    expect(browser.status).toBe(402);
+    expect(browser.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const page = await browser.text();
+    expect(page.trimStart().startsWith("<")).toBe(true);
+    expect(page.startsWith('"')).toBe(false);
+    const program = await fetchDemo("https://ln402.test/demo/quote");
+    expect(program.headers.get("Content-Type")).toMatch(/^application\/json/);
+    expect(typeof (await program.json())).toBe("object");
+  });
+
   it("behavior: answers 402 with a Lightning offer, then a quote once paid, into the demo wallet", async () => {
     const fetchDemo = demoWorker({ DEMO_NWC_SECRET: inject("nwc").merchant });
     const unpaid = await fetchDemo("https://ln402.test/demo/quote");

@@ -5,9 +5,9 @@
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
+import { canonicalize } from "../Jcs.ts";
 import { isRecord } from "../Schema.ts";
 import { decodeText, encodeBytes, encodeText } from "./Base64Url.ts";
-import { canonicalize } from "./Jcs.ts";
 
 /** A Payment challenge; `request` is decoded, its wire form is `encodeRequest(request)`. */
 export type Challenge = {

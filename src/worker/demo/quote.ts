@@ -175,6 +175,25 @@ function adapter(c: Context<Env>): HTTPAdapter {
   };
 }
 
+/**
+ * The SDK's answer as a response: a browser's paywall is an HTML string sent as the page
+ * itself (not JSON-encoded under a text/html type); anything else is JSON.
+ */
+function render(
+  c: Context<Env>,
+  response: { status: number; headers: Record<string, string>; body?: unknown; isHtml?: boolean },
+): Response {
+  const status = response.status as 402;
+  if (response.isHtml === true && typeof response.body === "string") {
+    return c.body(response.body, status, {
+      ...response.headers,
+      "Content-Type": "text/html; charset=utf-8",
+    });
+  }
+  const { "Content-Type": _type, "content-type": _lower, ...headers } = response.headers;
+  return c.json(response.body ?? {}, status, headers);
+}
+
 demoRoutes.get("/demo/quote", async (c) => {
   const nwcUrl = c.env.DEMO_NWC_SECRET;
   if (!nwcUrl)
@@ -200,13 +219,7 @@ demoRoutes.get("/demo/quote", async (c) => {
       : {}),
   };
   const result = await http.processHTTPRequest(context);
-  if (result.type === "payment-error") {
-    return c.json(
-      result.response.body ?? {},
-      result.response.status as 402,
-      result.response.headers,
-    );
-  }
+  if (result.type === "payment-error") return render(c, result.response);
   if (result.type === "no-payment-required")
     throw new UnavailableError(
       "demo",
@@ -227,12 +240,6 @@ demoRoutes.get("/demo/quote", async (c) => {
       request: context,
     },
   );
-  if (!settled.success) {
-    return c.json(
-      settled.response.body ?? {},
-      settled.response.status as 402,
-      settled.response.headers,
-    );
-  }
+  if (!settled.success) return render(c, settled.response);
   return c.body(body, 200, { "Content-Type": "application/json", ...settled.headers });
 });

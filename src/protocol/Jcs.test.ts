@@ -1,7 +1,7 @@
 import { PaymentRequest } from "mppx";
 import { describe, expect, it } from "vitest";
-import { encodeRequest } from "./Challenge.ts";
 import { canonicalize } from "./Jcs.ts";
+import { encodeRequest } from "./mpp/Challenge.ts";
 
 describe("Jcs.canonicalize", () => {
   it("behavior: sorts members by UTF-16 code units (RFC 8785 §3.2.3 example)", () => {
@@ -63,5 +63,13 @@ describe("Jcs.canonicalize", () => {
       n: [1.5, 1e21, -0, 2e-7],
     };
     expect(encodeRequest(request)).toBe(PaymentRequest.serialize(request));
+  });
+});
+
+describe("Jcs.canonicalize (I-JSON input)", () => {
+  it("error: refuses a lone surrogate in a value or a member name (RFC 7493 §2.1)", () => {
+    expect(() => canonicalize({ x: "\ud800" })).toThrow(TypeError);
+    expect(() => canonicalize({ "\udc00": 1 })).toThrow(TypeError);
+    expect(canonicalize({ x: "\ud83d\ude00" })).toBe('{"x":"\ud83d\ude00"}');
   });
 });

@@ -1,14 +1,20 @@
 /**
- * RFC 8785 JSON Canonicalization Scheme for the JSON MPP produces: the challenge
+ * RFC 8785 JSON Canonicalization Scheme, shared by MPP and x402 lnbtc: the MPP challenge
  * `request` is base64url(JCS(request)) (draft-httpauth-payment-00 §request), and the
- * challenge id HMAC covers that encoding. Hand-written: about twenty lines, versus a
+ * lnbtc request hash is SHA-256 of JCS(binding) (scheme_exact_lnbtc §Description Hash
+ * Encoding). Hand-written: about twenty lines, versus a
  * dependency for the same thing. `JSON.stringify` already gives the RFC 8785 §3.2.2
  * string and number forms (ECMAScript serialization); what it lacks is key order.
  */
 
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /** The RFC 8785 canonical form of `value`; throws TypeError on non-JSON values and non-finite numbers. */
 export function canonicalize(value: unknown): string {
-  if (value === null || typeof value === "boolean" || typeof value === "string") {
+  if (value === null || typeof value === "boolean") return JSON.stringify(value);
+  if (typeof value === "string") {
+    // RFC 8785 §3.2.2.2 takes I-JSON (RFC 7493 §2.1): a lone surrogate is not a string it can write.
+    if (LONE_SURROGATE.test(value)) throw new TypeError("JCS: a string holds a lone surrogate");
     return JSON.stringify(value);
   }
   if (typeof value === "number") {
@@ -23,7 +29,7 @@ export function canonicalize(value: unknown): string {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalize(v)}`).join(",")}}`;
+    return `{${entries.map(([k, v]) => `${canonicalize(k)}:${canonicalize(v)}`).join(",")}}`;
   }
   throw new TypeError(`JCS: a ${typeof value} is not JSON`);
 }
