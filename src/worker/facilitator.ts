@@ -3,8 +3,10 @@ import { X402_NETWORKS } from "../protocol/x402/Networks.ts";
 import { type Rejection, reject } from "../protocol/x402/Reasons.ts";
 import { preparePayment } from "../protocol/x402/Verify.ts";
 import type { Store } from "../store/Store.ts";
+import type { Config } from "./config.ts";
 import type { Bindings } from "./env.ts";
-import { type RpcResult, unwrap } from "./merchant/rpc.ts";
+import { lnbtcKinds } from "./lnbtcFacilitator.ts";
+import { type RpcResult, unlessGone } from "./merchant/rpc.ts";
 import { merchantStub } from "./merchantStub.ts";
 import { merchantExists } from "./registry.ts";
 
@@ -27,18 +29,25 @@ export type SettleAnswer = {
   extra?: Record<string, unknown>;
 };
 
-/** The `/supported` body: x402 v2 exact on every bip122 network, concrete ids (the middleware matches exactly). */
-export function supportedKinds() {
+/**
+ * The `/supported` body, concrete ids (the middleware matches exactly): x402 v2 exact on
+ * lnbtc (mainnet and testnet; regtest where the devnet runs), then the legacy bip122
+ * networks for older clients.
+ */
+export function supportedKinds(config: Config) {
   return {
-    kinds: Object.values(X402_NETWORKS).map((network) => ({
-      x402Version: 2,
-      scheme: "exact",
-      network,
-    })),
+    kinds: [
+      ...lnbtcKinds(config),
+      ...Object.values(X402_NETWORKS).map((network) => ({
+        x402Version: 2,
+        scheme: "exact",
+        network,
+      })),
+    ],
     // No payment-identifier: a settle success is a delivery, so a replayed success
     // would be a second one. A proof settles once; a repeat is `already_settled`.
     extensions: [] as string[],
-    signers: { "bip122:*": [] as string[] },
+    signers: { "lnbtc:*": [] as string[], "bip122:*": [] as string[] },
   };
 }
 
@@ -102,9 +111,7 @@ export async function settleRequest(
  * object, which is authoritative) has issued nothing: `unknown_invoice`.
  */
 function merchantGone<T>(result: RpcResult<T>): T | { ok: false; rejection: Rejection } {
-  if (!result.ok && result.problem.status === 404)
-    return { ok: false, rejection: reject("unknown_invoice") };
-  return unwrap(result);
+  return unlessGone(result) ?? { ok: false, rejection: reject("unknown_invoice") };
 }
 
 /** Parses an untrusted body as a facilitator request (400 if it is not x402). */

@@ -17,6 +17,13 @@ export type MerchantSettings = {
    * any stranger spend the merchant's invoice quota and its wallet's time.
    */
   publicInvoices: boolean;
+  /**
+   * The merchant declares that no one else can issue invoices under its wallet's node key
+   * (its own node, not a custodial wallet): x402 lnbtc settles then take the preimage as
+   * proof without confirming receipt with the wallet (scheme_exact_lnbtc §Receiver Key
+   * Isolation, option 1). Off by default.
+   */
+  exclusiveNodeKey: boolean;
 };
 
 /** A registered merchant as the registry keeps it. Times are unix seconds. */
@@ -114,7 +121,10 @@ function parseRecord(raw: string): MerchantRecord {
     merchantId: value.merchantId,
     apiKeyHash: value.apiKeyHash,
     // Records written before settings existed read as the safe defaults.
-    settings: { publicInvoices: settings.publicInvoices === true },
+    settings: {
+      publicInvoices: settings.publicInvoices === true,
+      exclusiveNodeKey: settings.exclusiveNodeKey === true,
+    },
     createdAt: value.createdAt,
     updatedAt: value.updatedAt,
   };

@@ -4,6 +4,7 @@ import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { encodeInvoice } from "../../src/protocol/bolt11/Bolt11.ts";
+import { LNBTC_NETWORKS } from "../../src/protocol/x402/lnbtc/Networks.ts";
 import { X402_NETWORKS } from "../../src/protocol/x402/Networks.ts";
 import { BASE, freshClientIp, post } from "./http.ts";
 
@@ -90,9 +91,19 @@ describe("GET /supported and /.well-known/x402", () => {
   it("behavior: lists x402 v2 exact on every bip122 network, so the standard middleware accepts ln402", async () => {
     const res = await SELF.fetch(`${BASE}/supported`);
     const supported = (await res.json()) as { kinds: Json[]; extensions: string[]; signers: Json };
-    expect(supported.kinds).toEqual(
-      Object.values(X402_NETWORKS).map((network) => ({ x402Version: 2, scheme: "exact", network })),
-    );
+    // lnbtc first (regtest too: these suites run with the devnet switch on), then bip122.
+    expect(supported.kinds).toEqual([
+      ...Object.values(LNBTC_NETWORKS).map((network) => ({
+        x402Version: 2,
+        scheme: "exact",
+        network,
+      })),
+      ...Object.values(X402_NETWORKS).map((network) => ({
+        x402Version: 2,
+        scheme: "exact",
+        network,
+      })),
+    ]);
     // No payment-identifier replays: a settle success is a delivery, so it happens once.
     expect(supported.extensions).not.toContain("payment-identifier");
     const discovery = (await (await SELF.fetch(`${BASE}/.well-known/x402`)).json()) as Json;

@@ -10,6 +10,7 @@ import { x402Network } from "../../protocol/x402/Networks.ts";
 import type { Store } from "../../store/Store.ts";
 import type { InvoiceSource } from "../../x402/invoices.ts";
 import { ExactLightningServerScheme } from "../../x402/server.ts";
+import { getConfig } from "../config.ts";
 import type { Bindings, Env } from "../env.ts";
 import { settleRequest, supportedKinds, verifyRequest } from "../facilitator.ts";
 import { unwrap } from "../merchant/rpc.ts";
@@ -87,7 +88,7 @@ async function demoMerchant(env: Bindings, store: Store, nwcUrl: string): Promis
   await createMerchant(store, {
     merchantId,
     apiKeyHash: hashApiKey(newApiKey()), // settled in-process: nobody needs this key
-    settings: { publicInvoices: false },
+    settings: { publicInvoices: false, exclusiveNodeKey: false },
     createdAt: now,
     updatedAt: now,
   });
@@ -117,7 +118,7 @@ function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
       const answer = await settleRequest(env, request(payload, requirements));
       return { ...answer, network: requirements.network };
     },
-    getSupported: async () => supportedKinds(),
+    getSupported: async () => supportedKinds(getConfig(env)),
   } as FacilitatorClient;
 }
 

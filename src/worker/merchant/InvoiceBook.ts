@@ -11,6 +11,8 @@ export type BookEntry = {
   invoice: string;
   amountMsat: number;
   description: string | null;
+  /** The invoice's `h` field when it was issued for a description hash (x402 lnbtc request hash). */
+  descriptionHash: string | null;
   createdAt: number;
   expiresAt: number;
   status: "pending" | "paid";
@@ -24,6 +26,7 @@ type Row = {
   invoice: string;
   amount_msat: number;
   description: string | null;
+  description_hash: string | null;
   created_at: number;
   expires_at: number;
   status: string;
@@ -59,17 +62,24 @@ export class InvoiceBook {
     this.sql.exec(SCHEMA);
     // The column is kept for old rows' sake; a preimage proves nothing once stored.
     this.sql.exec("UPDATE invoices SET preimage = NULL WHERE preimage IS NOT NULL");
+    const columns = this.sql
+      .exec<{ name: string }>("SELECT name FROM pragma_table_info('invoices')")
+      .toArray()
+      .map((c) => c.name);
+    if (!columns.includes("description_hash"))
+      this.sql.exec("ALTER TABLE invoices ADD COLUMN description_hash TEXT");
   }
 
   /** Records a new pending invoice. */
   add(entry: Omit<BookEntry, "status" | "settledAt">): void {
     this.sql.exec(
-      `INSERT INTO invoices (payment_hash, invoice, amount_msat, description, created_at, expires_at, status, checked_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)`,
+      `INSERT INTO invoices (payment_hash, invoice, amount_msat, description, description_hash, created_at, expires_at, status, checked_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
       entry.paymentHash,
       entry.invoice,
       entry.amountMsat,
       entry.description,
+      entry.descriptionHash,
       entry.createdAt,
       entry.expiresAt,
       entry.checkedAtMs,
@@ -160,6 +170,7 @@ function toEntry(row: Row): BookEntry {
     invoice: row.invoice,
     amountMsat: row.amount_msat,
     description: row.description,
+    descriptionHash: row.description_hash ?? null,
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     status: row.status === "paid" ? "paid" : "pending",

@@ -7,6 +7,13 @@ import {
 } from "../../protocol/nip47/ConnectionString.ts";
 import { isSettled, type NwcNotification } from "../../protocol/nip47/Messages.ts";
 import { proves } from "../../protocol/Preimage.ts";
+import { lnbtcNetworkId } from "../../protocol/x402/lnbtc/Networks.ts";
+import {
+  checkIsolation,
+  type IssuedRecord,
+  type SettleAccepted,
+  type SettleVerdict,
+} from "../../protocol/x402/lnbtc/Settle.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
 import { NwcClient } from "../../relay/NwcClient.ts";
 import { type LinkStatus, NwcLink } from "../../relay/NwcLink.ts";
@@ -37,6 +44,14 @@ export type IssuedInvoice = {
   expiresAt: number;
 };
 
+/** What `createInvoice` takes: at most one of `description` and `descriptionHash` (64 hex). */
+export type InvoiceInput = {
+  amountMsat: number;
+  description?: string;
+  descriptionHash?: string;
+  expirySecs: number;
+};
+
 /** Invoice status without secrets (never the preimage). Times are unix seconds. */
 export type InvoiceStatus = {
   paid: boolean;
@@ -62,6 +77,8 @@ export type PublicWallet = Omit<WalletRecord, "sealedNwc">;
 const WALLET_KEY = "wallet";
 /** Invoices (and their redemptions) are kept this long after expiry, then pruned. */
 export const RETENTION_SECS = 30 * 86_400;
+/** scheme_exact_lnbtc §Paid-but-expired Policy: the clock-skew allowance past invoice end. */
+const LNBTC_SKEW_MS = 60_000;
 /** At most one `lookup_invoice` per invoice in this long, however often status is polled. */
 export const LOOKUP_INTERVAL_MS = 3_000;
 
@@ -165,19 +182,11 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
    * in the global index (put-if-absent) and records it in the book, in that order:
    * nothing is recorded for a hash another merchant already owns.
    */
-  async createInvoice(input: {
-    amountMsat: number;
-    description?: string;
-    expirySecs: number;
-  }): Promise<RpcResult<IssuedInvoice>> {
+  async createInvoice(input: InvoiceInput): Promise<RpcResult<IssuedInvoice>> {
     return capture(() => this.issue(input));
   }
 
-  private async issue(input: {
-    amountMsat: number;
-    description?: string;
-    expirySecs: number;
-  }): Promise<IssuedInvoice> {
+  private async issue(input: InvoiceInput): Promise<IssuedInvoice> {
     const wallet = this.requireWallet();
     this.touch();
     const tx = await this.ask("create an invoice", (client) =>
@@ -185,10 +194,18 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
         amountMsat: input.amountMsat,
         expirySecs: input.expirySecs,
         ...(input.description !== undefined ? { description: input.description } : {}),
+        ...(input.descriptionHash !== undefined ? { descriptionHash: input.descriptionHash } : {}),
       }),
     );
     const nowSecs = Math.floor(Date.now() / 1000);
-    const decoded = checkIssued(tx.invoice, tx.paymentHash, input.amountMsat, wallet, nowSecs);
+    const decoded = checkIssued(
+      tx.invoice,
+      tx.paymentHash,
+      input.amountMsat,
+      wallet,
+      nowSecs,
+      input.descriptionHash ?? null,
+    );
     const ttlSecs = decoded.expiresAt - nowSecs + RETENTION_SECS;
     if (!(await claimInvoiceIndex(this.store, decoded.paymentHash, wallet.merchantId, ttlSecs))) {
       throw new ProblemError(
@@ -203,6 +220,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       invoice: decoded.invoice,
       amountMsat: input.amountMsat,
       description: input.description ?? null,
+      descriptionHash: input.descriptionHash ?? null,
       createdAt: decoded.timestamp,
       expiresAt: decoded.expiresAt,
       checkedAtMs: Date.now(),
@@ -254,6 +272,49 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       this.requireWallet();
       this.touch();
       return this.desk.settle(check);
+    });
+  }
+
+  /**
+   * x402 lnbtc, the merchant's half (scheme_exact_lnbtc §Receiver Key Isolation and
+   * §Settlement and Replay Protection), on a proof that passed the stateless checks:
+   * the invoice must be one this merchant issued with the same network, amount and
+   * request hash, its receipt confirmed by the wallet (unless the merchant declared
+   * exclusive use of its node key), and then the payment hash is redeemed once, durably
+   * (kept well past `keepUntil`: 30 days after expiry). `consume` false answers without
+   * redeeming (`/verify`, for tooling).
+   */
+  async settleLnbtc(
+    accepted: SettleAccepted,
+    options: { exclusiveNodeKey: boolean; consume: boolean },
+  ): Promise<RpcResult<SettleVerdict>> {
+    return capture(async () => {
+      this.requireWallet();
+      this.touch();
+      if (this.redemptions.get(accepted.paymentHash))
+        return { ok: false, errorReason: "duplicate_settlement", step: 9 } as const;
+      const entry = this.book.get(accepted.paymentHash);
+      const network = this.wallet ? lnbtcNetworkId(this.wallet.network) : null;
+      const issued: IssuedRecord | null =
+        entry?.descriptionHash && network
+          ? { network, amountMsat: entry.amountMsat, requestHash: entry.descriptionHash }
+          : null;
+      // §2.3: the wallet's confirmation, unless the node key is the merchant's alone.
+      // Within the paid-but-expired window the wallet may still be asked.
+      const receiptConfirmed =
+        options.exclusiveNodeKey ||
+        (entry !== null && (await this.confirm(entry, LNBTC_SKEW_MS)) === "paid");
+      const verdict = checkIsolation(accepted, { issued, receiptConfirmed });
+      if (!verdict.ok || !options.consume) return verdict;
+      // The wallet may have been asked since the check above: the insert itself decides.
+      const redeemed = this.redemptions.redeem({
+        paymentHash: accepted.paymentHash,
+        settledAt: Math.floor(Date.now() / 1000),
+        amountMsat: accepted.amountMsat,
+      });
+      return redeemed
+        ? verdict
+        : ({ ok: false, errorReason: "duplicate_settlement", step: 9 } as const);
     });
   }
 
@@ -376,10 +437,10 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
    * never looked up), while the notification subscription has been live since the entry
    * was last confirmed, or when it was looked up moments ago; otherwise looked up.
    */
-  private async confirm(entry: BookEntry): Promise<Confirmation> {
+  private async confirm(entry: BookEntry, graceMs = 0): Promise<Confirmation> {
     if (entry.status === "paid") return "paid";
     const nowMs = Date.now();
-    if (entry.expiresAt * 1000 <= nowMs) return "pending";
+    if (entry.expiresAt * 1000 + graceMs <= nowMs) return "pending";
     const liveSince = this.link.liveSince;
     const notified =
       liveSince !== null &&

@@ -92,8 +92,7 @@ export class PaymentDesk {
   }
 
   private async judge(check: PaymentCheck): Promise<VerifyOutcome> {
-    const { book } = this.deps;
-    const entry = book.get(check.paymentHash);
+    const entry = this.deps.book.get(check.paymentHash);
     if (!entry) return { ok: false, rejection: reject("unknown_invoice") };
     if (check.invoice !== null && check.invoice !== entry.invoice)
       return { ok: false, rejection: reject("invoice_mismatch") };
@@ -105,10 +104,10 @@ export class PaymentDesk {
     const nowMs = this.deps.nowMs();
     if (check.preimage !== null) {
       // A payer's preimage is the proof: only paying reveals it to anyone but the payee.
+      // The book is not marked paid by it: "paid" in the book means the wallet said it
+      // received the payment, which x402 lnbtc's receiver key isolation relies on.
       if (!proves(check.preimage, check.paymentHash))
         return { ok: false, rejection: reject("invalid_preimage") };
-      if (entry.status === "pending")
-        book.markPaid(entry.paymentHash, Math.floor(nowMs / 1000), nowMs);
       return { ok: true };
     }
     if (entry.status === "paid") return { ok: true };

@@ -1,4 +1,5 @@
 import { type DecodedInvoice, decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
+import { tagCensus } from "../../protocol/bolt11/Census.ts";
 import { ProblemError } from "../../protocol/Errors.ts";
 import type { WalletRecord } from "./registration.ts";
 
@@ -14,6 +15,7 @@ export function checkIssued(
   amountMsat: number,
   wallet: WalletRecord,
   nowSecs: number,
+  descriptionHash: string | null = null,
 ): DecodedInvoice {
   const mismatch = (what: string) =>
     new ProblemError(
@@ -36,5 +38,16 @@ export function checkIssued(
     throw mismatch("payee is not the wallet's node");
   }
   if (decoded.expiresAt <= nowSecs) throw mismatch("expiry is already past");
+  if (descriptionHash !== null) {
+    // x402 lnbtc binds the request by the `h` field: exactly that hash, and no `d`.
+    const census = tagCensus(invoice);
+    if (
+      decoded.descriptionHash !== descriptionHash ||
+      census.descriptionHashes !== 1 ||
+      census.descriptions !== 0
+    ) {
+      throw mismatch("description hash is not exactly the one requested (or it has a description)");
+    }
+  }
   return decoded;
 }

@@ -26,3 +26,12 @@ export function unwrap<T>(result: RpcResult<T>): T {
   const { type, title, status, detail, ...extensions } = result.problem;
   throw new ProblemError(status, type, title, detail, { extensions, headers: result.headers });
 }
+
+/**
+ * The value, or null when the merchant's object answered 404 (the merchant was deleted
+ * since the registry was read: its object is authoritative). Other problems re-thrown.
+ */
+export function unlessGone<T>(result: RpcResult<T>): T | null {
+  if (!result.ok && result.problem.status === 404) return null;
+  return unwrap(result);
+}

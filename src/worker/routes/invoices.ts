@@ -18,11 +18,13 @@ type InvoiceRequest = {
   merchantId: string;
   amountMsat: number;
   description?: string;
+  /** 64 lowercase hex: signed as the invoice's `h` field (x402 lnbtc request binding). */
+  descriptionHash?: string;
   expirySecs: number;
 };
 
 function parseInvoiceRequest(body: Record<string, unknown>): InvoiceRequest {
-  const { merchantId, amount, amountSats, description, expirySecs } = body;
+  const { merchantId, amount, amountSats, description, descriptionHash, expirySecs } = body;
   if (typeof merchantId !== "string" || merchantId === "")
     throw new BadRequestError("merchantId is required.");
   if ((amount === undefined) === (amountSats === undefined)) {
@@ -46,6 +48,15 @@ function parseInvoiceRequest(body: Record<string, unknown>): InvoiceRequest {
       );
     }
     request.description = description;
+  }
+  if (descriptionHash !== undefined) {
+    if (typeof descriptionHash !== "string" || !/^[0-9a-f]{64}$/.test(descriptionHash))
+      throw new BadRequestError("descriptionHash must be 64 lowercase hex characters (a SHA-256).");
+    if (description !== undefined)
+      throw new BadRequestError(
+        "Send description or descriptionHash, not both: an invoice has one.",
+      );
+    request.descriptionHash = descriptionHash;
   }
   if (expirySecs !== undefined) {
     const secs = wholeNumber(expirySecs, "expirySecs");
@@ -109,6 +120,9 @@ invoiceRoutes.post("/invoice", async (c) => {
       amountMsat: request.amountMsat,
       expirySecs: request.expirySecs,
       ...(request.description !== undefined ? { description: request.description } : {}),
+      ...(request.descriptionHash !== undefined
+        ? { descriptionHash: request.descriptionHash }
+        : {}),
     }),
   );
   return c.json(

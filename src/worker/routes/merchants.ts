@@ -51,7 +51,7 @@ merchantRoutes.post("/register", async (c) => {
   const record: MerchantRecord = {
     merchantId,
     apiKeyHash: hashApiKey(apiKey),
-    settings: { publicInvoices: false },
+    settings: { publicInvoices: false, exclusiveNodeKey: false },
     createdAt: now,
     updatedAt: now,
   };

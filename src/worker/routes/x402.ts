@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { UnauthorizedError } from "../../protocol/Errors.ts";
 import { X402_NETWORKS } from "../../protocol/x402/Networks.ts";
 import { REASONS } from "../../protocol/x402/Reasons.ts";
@@ -10,6 +10,7 @@ import {
   supportedKinds,
   verifyRequest,
 } from "../facilitator.ts";
+import { isLnbtcBody, lnbtcAnswer } from "../lnbtcFacilitator.ts";
 import { authenticate } from "../registry.ts";
 import { bearerToken, readJsonObject } from "../request.ts";
 
@@ -21,12 +22,18 @@ import { bearerToken, readJsonObject } from "../request.ts";
  */
 export const x402Routes = new Hono<Env>();
 
+const lnbtcDeps = (c: Context<Env>) => ({ env: c.env, store: c.var.store, config: c.var.config });
+
 const NETWORK_IDS = Object.values(X402_NETWORKS);
 
-x402Routes.get("/supported", (c) => c.json(supportedKinds()));
+x402Routes.get("/supported", (c) => c.json(supportedKinds(c.var.config)));
 
 x402Routes.post("/verify", async (c) => {
-  const request = parseFacilitatorRequest(await readJsonObject(c));
+  const body = await readJsonObject(c);
+  // lnbtc (upfront flow) never needs /verify; it answers for tooling and consumes nothing.
+  if (isLnbtcBody(body))
+    return c.json(await lnbtcAnswer(lnbtcDeps(c), body, { consume: false, apiKey: null }));
+  const request = parseFacilitatorRequest(body);
   // The merchant's own resource server (its API key) leases a valid proof until it
   // settles, so concurrent copies of one proof run the protected handler once. Anyone
   // else may verify, but takes no lease: a bystander cannot hold a payer's proof hostage.
@@ -40,7 +47,10 @@ x402Routes.post("/verify", async (c) => {
 });
 
 x402Routes.post("/settle", async (c) => {
-  const request = parseFacilitatorRequest(await readJsonObject(c));
+  const body = await readJsonObject(c);
+  if (isLnbtcBody(body))
+    return c.json(await lnbtcAnswer(lnbtcDeps(c), body, { consume: true, apiKey: bearerToken(c) }));
+  const request = parseFacilitatorRequest(body);
   const merchantId = request.paymentRequirements.extra?.merchantId;
   // Only the merchant may burn its proofs: a bystander holding a paid proof cannot settle it.
   const merchant =
@@ -94,7 +104,7 @@ x402Routes.get("/.well-known/x402", (c) => {
     verifyAuth:
       "Optional Authorization: Bearer <merchant API key>: a valid proof is then held for this caller for 30 s, so concurrent copies are refused",
     settleAuth: "Authorization: Bearer <merchant API key>",
-    extensions: supportedKinds().extensions,
+    extensions: supportedKinds(c.var.config).extensions,
     reasons: REASONS,
     registration: {
       how: 'POST /register with { "nwcUrl": "nostr+walletconnect://…" } → { merchantId, apiKey } (the key is shown once).',
