@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../devnet/wrangler.ts";
 
-/** `npm run dev -- --port N` as a user runs it: the Worker answers on the port asked for. */
+/** The project scripts as a user runs them: `npm run dev -- --port N`, `npm run deploy:check`. */
 
 let child: ChildProcess | null = null;
 
@@ -38,4 +39,16 @@ describe("npm run dev", () => {
     }
     expect(health).toMatchObject({ version: expect.any(String) });
   }, 70_000);
+});
+
+describe("npm run deploy:check", () => {
+  it("behavior: builds the Worker bundle offline and reports its size against the limits", async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ["scripts/deploy-check.ts"]);
+    const match = /^bundle +([0-9.]+) KiB \(gzip ([0-9.]+) KiB\); Workers limit/m.exec(stdout);
+    expect(match, stdout).not.toBeNull();
+    const [raw, gzip] = [Number(match?.[1]), Number(match?.[2])];
+    expect(gzip).toBeGreaterThan(10);
+    expect(gzip).toBeLessThan(raw);
+    expect(gzip).toBeLessThan(3 * 1024);
+  }, 60_000);
 });
