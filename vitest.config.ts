@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
+/** A line of the Worker's request log (src/worker/middleware/requestLog). */
+const REQUEST_LOG_LINE = /^\{"level":"(info|warn|error)","msg":"request",/;
+
 /**
  * One `npm test` runs three kinds of suites:
  * - `unit`: pure modules and the devnet, on Node.
@@ -11,6 +14,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     globalSetup: ["./test/setup/devnet.ts"],
+    // The Worker's request log (one JSON line per request) is for operators, not test output.
+    onConsoleLog: (log) => !REQUEST_LOG_LINE.test(log),
     projects: [
       {
         test: {

@@ -61,6 +61,25 @@ if (network !== "regtest" && network !== "testnet") {
   process.exit(2);
 }
 
+/** A port already taken is a one-line message naming the flag that moves it, not a stack. */
+function portTaken(err: unknown): never {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code !== "EADDRINUSE") throw err;
+  const taken = String((err as { port?: unknown }).port ?? "");
+  const flag =
+    taken === values["relay-port"]
+      ? "--relay-port"
+      : taken === values["control-port"]
+        ? "--control-port"
+        : taken === values["upstash-port"]
+          ? "--upstash-port"
+          : "--relay-port, --control-port or --upstash-port";
+  process.stderr.write(
+    `devnet: port ${taken} on 127.0.0.1 is already in use (another devnet?): stop it, or choose another port with ${flag} (0 picks a free one)\n`,
+  );
+  process.exit(1);
+}
+
 const devnet = await startDevnet({
   network,
   relayPort: port("relay-port", values["relay-port"]),
@@ -71,9 +90,14 @@ const devnet = await startDevnet({
     payer: { balanceSats: payerSats },
     merchant: values["receive-only"] ? { methods: RECEIVE_METHODS } : {},
   },
-});
+}).catch(portTaken);
 
-const control = await startControl(devnet, port("control-port", values["control-port"]));
+const control = await startControl(devnet, port("control-port", values["control-port"])).catch(
+  async (err: unknown) => {
+    await devnet.stop();
+    return portTaken(err);
+  },
+);
 const line = {
   network,
   relayUrl: devnet.relayUrl,

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { nwcPayer } from "../src/client/wallet.ts";
+import { readInvoice } from "../src/protocol/bolt11/Bolt11.ts";
 import type { CreateWalletOptions, Devnet } from "./index.ts";
 import type { DevnetWallet, Encryption } from "./wallet.ts";
 
@@ -14,7 +16,13 @@ import type { DevnetWallet, Encryption } from "./wallet.ts";
  *   GET  /wallets/:name            wallet with balance, request counts, and whether it is listening
  *   POST /wallets/:name/faults     { delayMs?, error?: { code, message? } | null, noReply?, invoiceHash?: string | null }
  *   POST /wallets/:name/invoices   { amountMsat, description?, descriptionHash?, expirySecs? } → NIP-47 transaction
+ *   POST /wallets/:name/pay        { invoice } → { preimage, paymentHash, balanceMsat } (over its NWC connection)
  *   POST /relay/faults             { dropAll?, halfOpen?, delayMs?, latencyMs?, refusePublishes?: string | null }
+ *
+ * `delayMs` delays the relay's handling of each incoming frame; `latencyMs` simulates
+ * distance: every frame is delayed that long each way, and opening a connection takes
+ * three round trips more. Errors are `{ error }` with 400 (bad request), 404 (no such
+ * wallet or route) or 422 (the wallet refused the payment).
  */
 
 /** A running control server. */
@@ -79,6 +87,7 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     if (body.dropAll === true) faults.dropAll();
     if (typeof body.halfOpen === "boolean") faults.setHalfOpen(body.halfOpen);
     if (typeof body.delayMs === "number") faults.setDelay(body.delayMs);
+    if (typeof body.latencyMs === "number") faults.setLatency(body.latencyMs);
     if (typeof body.refusePublishes === "string" || body.refusePublishes === null)
       faults.refusePublishes(body.refusePublishes);
     return send(res, 200, { ok: true });
@@ -97,7 +106,10 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
     return send(res, 201, describeWallet(devnet, await devnet.createWallet(body.name, options)));
   }
   if (first === "wallets" && name !== undefined) {
-    const wallet = devnet.wallet(decodeURIComponent(name));
+    const walletName = decodeURIComponent(name);
+    if (!devnet.wallets().some((w) => w.name === walletName))
+      return send(res, 404, { error: `no devnet wallet named ${walletName}` });
+    const wallet = devnet.wallet(walletName);
     if (action === undefined && req.method === "GET")
       return send(res, 200, describeWallet(devnet, wallet));
     if (action === "faults" && req.method === "POST") {
@@ -129,8 +141,31 @@ async function handle(devnet: Devnet, req: IncomingMessage, res: ServerResponse)
         }),
       );
     }
+    if (action === "pay" && req.method === "POST") return payFrom(wallet, body, res);
   }
   send(res, 404, { error: `no control route ${req.method} /${path.join("/")}` });
+}
+
+/**
+ * Pays an invoice from `wallet` over its own NWC connection, as any NWC client would:
+ * the relay, the wallet service, the ledger and the payee's notification all take part.
+ */
+async function payFrom(
+  wallet: DevnetWallet,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): Promise<void> {
+  if (typeof body.invoice !== "string") throw new Error("invoice (a BOLT11 string) is required");
+  const { paymentHash } = readInvoice(body.invoice);
+  const payer = nwcPayer(wallet.connectionString, { allowInsecureRelays: true, timeoutMs: 10_000 });
+  try {
+    const { preimage } = await payer.payInvoice(body.invoice);
+    send(res, 200, { preimage, paymentHash, balanceMsat: wallet.balanceMsat() });
+  } catch (err) {
+    send(res, 422, { error: err instanceof Error ? err.message : "the wallet refused" });
+  } finally {
+    payer.close();
+  }
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {

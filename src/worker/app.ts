@@ -2,11 +2,14 @@ import { Hono } from "hono";
 import { NotFoundError } from "../protocol/Errors.ts";
 import { createStore } from "../store/index.ts";
 import type { Store } from "../store/Store.ts";
-import { VERSION } from "../version.ts";
 import { getConfig } from "./config.ts";
 import { demoRoutes } from "./demo/quote.ts";
 import type { Bindings, Env } from "./env.ts";
+import { cors } from "./middleware/cors/index.ts";
+import { openapiRoutes } from "./middleware/openapi/index.ts";
+import { requestLog } from "./middleware/requestLog/index.ts";
 import { onError, problemResponse } from "./problem.ts";
+import { healthRoutes } from "./routes/health.ts";
 import { invoiceRoutes } from "./routes/invoices.ts";
 import { merchantRoutes } from "./routes/merchants.ts";
 import { x402Routes } from "./routes/x402.ts";
@@ -27,7 +30,10 @@ function storeFor(env: Bindings): Store {
 export function createApp(): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get("/health", (c) => c.json({ status: "ok", version: VERSION }));
+  app.use(requestLog());
+  app.use(cors());
+  app.route("/", healthRoutes);
+  app.route("/", openapiRoutes);
 
   app.use(async (c, next) => {
     c.set("config", getConfig(c.env));

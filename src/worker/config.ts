@@ -41,8 +41,11 @@ export type Config = Readonly<{
 
 /** Thrown when the deployment is misconfigured; names the variable, never its value. */
 export class ConfigError extends ProblemError {
-  constructor(detail: string) {
+  /** The settings to set or fix (for `/health`). */
+  readonly variables: readonly string[];
+  constructor(detail: string, variables: readonly string[]) {
     super(500, "misconfigured", "Server misconfigured", detail);
+    this.variables = variables;
   }
 }
 
@@ -71,16 +74,18 @@ function parseConfig(env: ConfigVars): Config {
   if (rawKey === undefined || rawKey === "") {
     throw new ConfigError(
       "SECRETS_KEY is not set. Set it as a Worker secret: 64 hex characters (32 random bytes), e.g. `wrangler secret put SECRETS_KEY`.",
+      ["SECRETS_KEY"],
     );
   }
   if (!/^[0-9a-fA-F]{64}$/.test(rawKey)) {
-    throw new ConfigError("SECRETS_KEY must be 64 hex characters (32 bytes).");
+    throw new ConfigError("SECRETS_KEY must be 64 hex characters (32 bytes).", ["SECRETS_KEY"]);
   }
   const url = env.UPSTASH_REDIS_REST_URL ?? "";
   const token = env.UPSTASH_REDIS_REST_TOKEN ?? "";
   if ((url === "") !== (token === "")) {
     throw new ConfigError(
       "Set both UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or neither (embedded store).",
+      [url === "" ? "UPSTASH_REDIS_REST_URL" : "UPSTASH_REDIS_REST_TOKEN"],
     );
   }
   return Object.freeze({
@@ -98,6 +103,6 @@ function positiveInt(raw: string | undefined, name: string, fallback: number): n
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
   if (!Number.isSafeInteger(value) || value <= 0)
-    throw new ConfigError(`${name} must be a positive integer.`);
+    throw new ConfigError(`${name} must be a positive integer.`, [name]);
   return value;
 }

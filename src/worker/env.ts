@@ -18,7 +18,12 @@ export type Bindings = MerchantBindings & {
 };
 
 /** Per-request values set by the app's first middleware. */
-export type Variables = { config: Config; store: Store };
+export type Variables = {
+  config: Config;
+  store: Store;
+  /** The merchant a request acts for, when a route knows it (for the request log). */
+  merchantId?: string;
+};
 
 /** The one Hono environment type that flows through the app. */
 export type Env = { Bindings: Bindings; Variables: Variables };

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { type AddressInfo, createServer } from "node:net";
 import { createInterface } from "node:readline";
 import { NWCClient } from "@getalby/sdk/nwc";
 import { afterAll, describe, expect, it } from "vitest";
@@ -139,5 +140,29 @@ describe("npm run devnet", () => {
     });
     const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
     expect([code, stderr.includes("--network must be regtest or testnet")]).toEqual([2, true]);
+  });
+
+  it("error: a port already in use is one line naming the flag that moves it, and exit 1", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      const proc = spawn(
+        process.execPath,
+        ["devnet/cli.ts", "--relay-port", "0", "--control-port", port, "--no-upstash"],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      proc.stderr?.on("data", (chunk) => {
+        stderr += String(chunk);
+      });
+      const code = await new Promise<number | null>((resolve) => proc.once("exit", resolve));
+      expect(code).toBe(1);
+      expect(stderr.trim().split("\n")).toEqual([
+        `devnet: port ${port} on 127.0.0.1 is already in use (another devnet?): stop it, or choose another port with --control-port (0 picks a free one)`,
+      ]);
+    } finally {
+      taken.close();
+    }
   });
 });

@@ -2,7 +2,17 @@ import { type Nip47Notification, Nip47WalletError, NWCClient } from "@getalby/sd
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, hexToBytes, randomBytes } from "@noble/hashes/utils.js";
 import bolt11 from "bolt11";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  afterAll,
+  afterEach,
+  beforeAll,
+  beforeEach,
+  describe,
+  expect,
+  it,
+  type MockInstance,
+  vi,
+} from "vitest";
 import {
   type Devnet,
   type DevnetWallet,
@@ -175,7 +185,26 @@ describe("devnet wallets through @getalby/sdk NWCClient", () => {
   });
 });
 
+/**
+ * @getalby/sdk logs every wallet error with console.error ("Failed to request …").
+ * Where the error is what a test provokes, that log is captured instead of printed, and
+ * checked: it must have happened, and nothing else may have been logged.
+ */
+function captureSdkErrorLogs(): void {
+  let spy: MockInstance<typeof console.error> | null = null;
+  beforeEach(() => {
+    spy = vi.spyOn(console, "error").mockImplementation(() => undefined);
+  });
+  afterEach(() => {
+    const messages = (spy?.mock.calls ?? []).map((args) => String(args[0]));
+    spy?.mockRestore();
+    expect(messages.length).toBeGreaterThan(0);
+    for (const message of messages) expect(message).toMatch(/^Failed to request [a-z_]+$/);
+  });
+}
+
 describe("devnet wallet errors arrive as Nip47WalletError codes", () => {
+  captureSdkErrorLogs();
   it("error: INSUFFICIENT_BALANCE when the payer cannot afford it", async () => {
     const poor = await devnet.createWallet("poor", { balanceSats: 1 });
     const tx = await client(merchant).makeInvoice({ amount: 2_000 });
@@ -289,7 +318,12 @@ describe("devnet hold invoices", () => {
     const paying = client(payer).payInvoice({ invoice: hold.invoice });
     await expect.poll(() => payer.balanceMsat()).toBe(payerBefore - 2_500);
     await nwcMerchant.cancelHoldInvoice({ payment_hash: paymentHash });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => undefined);
     expect((await walletError(paying)).code).toBe("PAYMENT_FAILED");
+    expect(logged.mock.calls.map((args) => String(args[0]))).toEqual([
+      "Failed to request pay_invoice",
+    ]);
+    logged.mockRestore();
     expect(payer.balanceMsat()).toBe(payerBefore);
   });
 });
@@ -300,7 +334,13 @@ describe("NIP-04 fallback", () => {
     const nwc = client(legacy);
     expect((await nwc.getWalletServiceInfo()).encryptions).toEqual(["nip04"]);
     const tx = await client(merchant).makeInvoice({ amount: 10_000 });
+    // The SDK warns that NIP-04 is deprecated: expected here, where NIP-04 is the point.
+    const warned = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await nwc.payInvoice({ invoice: tx.invoice });
+    expect(warned.mock.calls.map((args) => String(args[0]))).toEqual([
+      expect.stringContaining("NIP-04 encryption is about to be deprecated"),
+    ]);
+    warned.mockRestore();
     expect(nwc.encryptionType).toBe("nip04");
     expect(legacy.balanceMsat()).toBe(40_000);
   });

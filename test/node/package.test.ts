@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +70,23 @@ describe("package entry points", () => {
         "HostedLightningProvider",
       ]),
     );
+  });
+
+  it("behavior: the ln402 command runs from the build (the package's bin falls back to dist/)", async () => {
+    const script = `const { main } = await import("./dist/cli/main.js"); process.exitCode = await main(["--version"]);`;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: ROOT,
+    });
+    const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+      version: string;
+      bin: Record<string, string>;
+      files: string[];
+      scripts: Record<string, string>;
+    };
+    expect(stdout.trim()).toBe(pkg.version);
+    expect(pkg.bin.ln402).toBe("bin/ln402.js");
+    expect(pkg.files).toEqual(expect.arrayContaining(["bin", "dist"]));
+    expect(pkg.scripts.prepack).toBe("npm run build");
   });
 });
 

@@ -1,0 +1,60 @@
+import type { MiddlewareHandler } from "hono";
+import type { Env } from "../../env.ts";
+
+/** One structured log line per request: what Workers Logs and Logpush index. */
+export type RequestLogLine = {
+  level: "info" | "warn" | "error";
+  msg: "request";
+  requestId: string;
+  method: string;
+  /** The matched route pattern (`/merchants/:id`), never the query string. */
+  route: string;
+  status: number;
+  durationMs: number;
+  merchant: string | null;
+};
+
+/** Options of `requestLog`. */
+export type RequestLogOptions = {
+  /** Where lines go; default `console.log` (one JSON object per line). */
+  write?: (line: string) => void;
+};
+
+/** A request id: Cloudflare's ray id when present (it ties the log to Cloudflare's), else random. */
+function requestIdOf(header: string | undefined): string {
+  return header && /^[0-9a-zA-Z-]{1,64}$/.test(header) ? header : crypto.randomUUID();
+}
+
+/**
+ * Logs each request once it has been answered, and sets `X-Request-Id`. Only the
+ * fields above are logged: no headers, bodies or query strings, which may carry
+ * NWC secrets, API keys or preimages (SECURITY: nothing secret is ever logged).
+ */
+export function requestLog(options: RequestLogOptions = {}): MiddlewareHandler<Env> {
+  const write = options.write ?? ((line: string) => console.log(line));
+  return async (c, next) => {
+    const started = Date.now();
+    const requestId = requestIdOf(c.req.header("CF-Ray"));
+    await next();
+    const status = c.res.status;
+    const merchant = c.get("merchantId") ?? c.req.param("id") ?? null;
+    const line: RequestLogLine = {
+      level: status >= 500 ? "error" : status >= 400 && status !== 402 ? "warn" : "info",
+      msg: "request",
+      requestId,
+      method: c.req.method,
+      route: c.req.routePath,
+      status,
+      durationMs: Date.now() - started,
+      merchant: merchant && /^m_[0-9A-Za-z_-]{1,64}$/.test(merchant) ? merchant : null,
+    };
+    try {
+      c.res.headers.set("X-Request-Id", requestId);
+    } catch {
+      // A response with immutable headers (one passed through from fetch): copy it.
+      c.res = new Response(c.res.body, c.res);
+      c.res.headers.set("X-Request-Id", requestId);
+    }
+    write(JSON.stringify(line));
+  };
+}

@@ -1,0 +1,44 @@
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** A fetch-style app (Hono and friends) served over real HTTP on 127.0.0.1, a free port. */
+export type Served = { url: string; stop(): Promise<void> };
+
+function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value])
+      headers.append(name, one);
+  }
+  const method = req.method ?? "GET";
+  return new Request(`${origin}${req.url ?? "/"}`, {
+    method,
+    headers,
+    ...(method === "GET" || method === "HEAD" ? {} : { body: new Uint8Array(body) }),
+  });
+}
+
+/** Serves `app` until `stop()`; responses are streamed as the app produces them (SSE works). */
+export async function serve(app: {
+  fetch(request: Request): Response | Promise<Response>;
+}): Promise<Served> {
+  let origin = "";
+  const server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const response = await app.fetch(toRequest(req, origin, Buffer.concat(chunks)));
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (response.body) for await (const chunk of response.body) res.write(chunk);
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: origin,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
