@@ -75,9 +75,16 @@ export async function facilitatorBench(options: {
         .body as { merchantId: string; apiKey: string };
     const merchants = { notified: await register("notified"), silent: await register("silent") };
 
-    const paidRequest = async (merchant: { merchantId: string }, form: "preimage" | "invoice") => {
+    const paidRequest = async (
+      merchant: { merchantId: string; apiKey: string },
+      form: "preimage" | "invoice",
+    ) => {
       const issued = (
-        await post(`${ln402.url}/invoice`, { merchantId: merchant.merchantId, amount: "1000" })
+        await post(
+          `${ln402.url}/invoice`,
+          { merchantId: merchant.merchantId, amount: "1000" },
+          { Authorization: `Bearer ${merchant.apiKey}` },
+        )
       ).body as { invoice: string; paymentHash: string };
       const { preimage } = await payer.payInvoice({ invoice: issued.invoice });
       const requirements = {

@@ -30,12 +30,15 @@ export async function invoiceBench(options: {
     });
     if (registered.status !== 201)
       throw new Error(`register failed: ${registered.status} ${await registered.text()}`);
-    const { merchantId } = (await registered.json()) as { merchantId: string };
+    const { merchantId, apiKey } = (await registered.json()) as {
+      merchantId: string;
+      apiKey: string;
+    };
 
     const ln402 = async () => {
       const res = await fetch(`${wrangler.url}/invoice`, {
         method: "POST",
-        headers: { "Content-Type": "application/json" },
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiKey}` },
         body: JSON.stringify({ merchantId, amount: "1000" }),
       });
       if (res.status !== 201) throw new Error(`invoice failed: ${res.status} ${await res.text()}`);

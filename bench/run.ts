@@ -1,6 +1,7 @@
 import { chargeLndBench } from "./chargeLnd.ts";
 import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
+import { lnbtcSettleBench } from "./lnbtcSettle.ts";
 import { chargeBench, sessionStreamBench } from "./mpp.ts";
 
 /**
@@ -12,6 +13,8 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   charge: () => chargeBench({ requests: 100 }),
   "charge-lnd": () => chargeLndBench({ requests: 100 }),
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
+  "lnbtc-settle": () =>
+    lnbtcSettleBench({ concurrency: 16, perRound: 200, rounds: 3, sequential: 50 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.

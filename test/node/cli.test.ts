@@ -62,7 +62,7 @@ const balances = () => ({
 function x402App(): Hono {
   const network = X402_NETWORKS.regtest as `${string}:${string}`;
   const scheme = new ExactLightningServerScheme({
-    invoices: ln402Invoices({ url: ln402.url, merchantId: merchant.merchantId }),
+    invoices: ln402Invoices({ url: ln402.url, ...merchant }),
     merchantId: merchant.merchantId,
   });
   const server = new x402ResourceServer(

@@ -71,6 +71,24 @@ const paths: Json = {
         "404": problem("No merchant"),
       },
     },
+    patch: {
+      summary:
+        "Settings: publicInvoices (unauthenticated invoice creation), exclusiveNodeKey (lnbtc without a receipt check)",
+      security: bearer,
+      requestBody: body({
+        type: "object",
+        additionalProperties: false,
+        properties: {
+          publicInvoices: { type: "boolean" },
+          exclusiveNodeKey: { type: "boolean" },
+        },
+      }),
+      responses: {
+        "200": json("The merchant, with its settings", object),
+        "400": problem("Unknown setting or not a boolean"),
+        "401": problem("Wrong key"),
+      },
+    },
     delete: {
       summary: "Disconnect and erase the merchant",
       security: bearer,
@@ -104,11 +122,24 @@ const paths: Json = {
   },
   "/invoice": {
     post: {
-      summary: "Issue a BOLT11 invoice from the merchant's wallet",
+      summary:
+        "Issue a BOLT11 invoice from the merchant's wallet (the merchant's API key, unless it turned publicInvoices on; Ln402-Client-Ip names the end client)",
+      security: [{ merchantKey: [] }, {}],
+      parameters: [
+        {
+          name: "Ln402-Client-Ip",
+          in: "header",
+          required: false,
+          description:
+            "The paying client's address, for per-client limits (trusted only with the key)",
+          schema: { type: "string" },
+        },
+      ],
       requestBody: body(ref("InvoiceRequest")),
       responses: {
         "201": json("Issued", ref("Invoice")),
-        "400": problem("Bad amount, description or expiry"),
+        "400": problem("Bad amount, description, description hash or expiry"),
+        "401": problem("No or wrong API key (and public invoices are off)"),
         "404": problem("No merchant"),
         "429": problem("Rate limited"),
         "502": problem("The wallet refused or failed"),
@@ -130,6 +161,7 @@ const paths: Json = {
       responses: {
         "200": json("The invoice's state", ref("InvoiceStatus")),
         "404": problem("Unknown invoice"),
+        "429": problem("Rate limited"),
       },
     },
   },
@@ -236,6 +268,11 @@ export function openapiDocument(): Json {
             amount: { type: ["string", "integer"], description: "msat" },
             amountSats: { type: ["string", "integer"] },
             description: { type: "string", maxLength: 639 },
+            descriptionHash: {
+              type: "string",
+              pattern: "^[0-9a-f]{64}$",
+              description: "Signed as the invoice's h field instead of a description (x402 lnbtc)",
+            },
             expirySecs: { type: "integer", minimum: 10, maximum: 86_400 },
           },
         },
@@ -251,7 +288,8 @@ export function openapiDocument(): Json {
         InvoiceStatus: {
           type: "object",
           properties: {
-            paid: { type: "boolean" },
+            merchantId: { type: "string", description: "The merchant that issued it" },
+            paid: { type: "boolean", description: "The merchant's wallet received the payment" },
             settledAt: { type: "integer" },
             amount: { type: "string" },
             expiresAt: { type: "integer" },
