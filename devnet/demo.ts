@@ -1,16 +1,19 @@
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { wrapFetchWithPayment } from "@x402/fetch";
+import { ExactLnbtcClientScheme } from "../src/client/lnbtc.ts";
+import { wrapFetchWithLnbtc } from "../src/client/lnbtcFetch.ts";
 import { nwcPayer } from "../src/client/wallet.ts";
 import { createLightningX402Client } from "../src/client/x402.ts";
 import { decodeInvoice } from "../src/protocol/bolt11/Bolt11.ts";
-import { weatherServer } from "./resourceServer.ts";
+import { articleServer, weatherServer } from "./resourceServer.ts";
 import { startStack } from "./stack.ts";
 
 /**
- * `npm run demo`: one paid x402 request end to end, offline, printing each step.
- * The devnet (relay + wallets) and ln402 (`wrangler dev`) run locally; a resource
- * server built with @x402/hono uses ln402 as its facilitator; @x402/fetch pays from the
- * devnet payer with ln402's Lightning client scheme.
+ * `npm run demo`: paid x402 requests end to end, offline, printing each step: first on
+ * the official scheme (`exact` on lnbtc: a request-bound invoice, settled upfront), then
+ * on the legacy bip122 convention older clients use. The devnet (relay + wallets) and
+ * ln402 (`wrangler dev`) run locally; resource servers built with @x402/hono use ln402 as
+ * receiver and facilitator; @x402/fetch pays from the devnet payer with ln402's clients.
  */
 
 const PRICE_MSAT = 21_000;
@@ -26,6 +29,60 @@ try {
   say("devnet", stack.devnet.relayUrl);
   say("ln402", stack.ln402.url);
   say("register", `merchant ${stack.merchant.merchantId} (its NWC wallet, checked with get_info)`);
+
+  say("lnbtc", "x402 exact on lnbtc: GET /article/A, its invoice bound to this request");
+  const articles = articleServer({
+    ln402Url: stack.ln402.url,
+    ...stack.merchant,
+    nodePubkey: stack.devnet.wallet("merchant").nodePubkey,
+    priceMsat: PRICE_MSAT,
+    publicOrigin: "http://resource.example",
+  });
+  const lnbtcResource: typeof fetch = async (input, init) => {
+    const request = new Request(input, init);
+    const response = await articles.fetch(request);
+    const offer = response.headers.get("PAYMENT-REQUIRED");
+    if (response.status === 402 && offer) {
+      const accepts = decodePaymentRequiredHeader(offer).accepts[0];
+      say(
+        "402",
+        `pay ${accepts?.amount} msat on ${accepts?.network} to node ${short(String(accepts?.payTo))}, requestHash ${short(String(accepts?.extra.requestHash))}`,
+      );
+    }
+    return response;
+  };
+  const lnbtcClient = new ExactLnbtcClientScheme({
+    payer: {
+      async payInvoice(invoice) {
+        const paid = await payer.payInvoice(invoice);
+        say(
+          "pay",
+          `checked (payee, amount, expiry, request hash) and paid: ${short(paid.preimage)}`,
+        );
+        return { status: "paid", preimage: paid.preimage, invoice };
+      },
+    },
+    maxAmountMsat: 100_000,
+    networks: ["regtest"],
+  });
+  const lnbtcBefore = stack.devnet.wallet("merchant").balanceMsat();
+  const article = await wrapFetchWithLnbtc(lnbtcResource, lnbtcClient, {
+    maxAmountMsat: 100_000,
+    wrapFetchWithPayment,
+  })("http://resource.example/article/A");
+  const lnbtcSettled = decodePaymentResponseHeader(article.headers.get("PAYMENT-RESPONSE") ?? "");
+  say(
+    String(article.status),
+    `${await article.text()}  (settled upfront: ${lnbtcSettled.success}, transaction ${short(lnbtcSettled.transaction)})`,
+  );
+  const lnbtcGained = stack.devnet.wallet("merchant").balanceMsat() - lnbtcBefore;
+  say("balance", `merchant wallet +${lnbtcGained} msat`);
+  if (article.status !== 200 || lnbtcGained !== PRICE_MSAT) {
+    console.error("demo failed: expected 200 and the price in the merchant's wallet (lnbtc)");
+    process.exitCode = 1;
+  }
+
+  say("bip122", "the legacy convention (older clients): GET /weather");
 
   const app = weatherServer({
     ln402Url: stack.ln402.url,

@@ -15,8 +15,6 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** README sections whose snippets are known not to compile yet, and why. */
 const KNOWN_FAILING: Record<string, string> = {
-  "Libraries: `ln402/x402` and `ln402/client`":
-    "merchantId, apiKey and app are never declared; process.env.NWC_URL is string | undefined",
   "MPP: the Lightning payment method (`ln402/mpp`, `ln402/providers`, `ln402/client`)":
     "process.env values are string | undefined; app, provider, url, token, secretKey, realm and tokens are never declared",
 };

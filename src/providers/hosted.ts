@@ -1,4 +1,5 @@
-import { readInvoice } from "../protocol/bolt11/Bolt11.ts";
+import { type Bolt11Network, readInvoice } from "../protocol/bolt11/Bolt11.ts";
+import { walletNetwork } from "../protocol/nip47/Networks.ts";
 import { AuthenticationError, ConnectionError, LightningError } from "./errors.ts";
 import type {
   CreateInvoiceArgs,
@@ -70,6 +71,21 @@ export class HostedLightningProvider implements LightningProvider {
       amountMsat: fields.amountMsat,
       expiresAt: fields.expiresAt,
     };
+  }
+
+  /**
+   * The merchant wallet's network, as ln402 learned it at registration
+   * (`GET /merchants/:id`): a regtest or testnet merchant needs no `network` option.
+   */
+  async getNetwork(): Promise<Bolt11Network> {
+    const body = await this.#request(
+      "GET",
+      `/merchants/${encodeURIComponent(this.#options.merchantId)}`,
+    );
+    const network = walletNetwork(body.network);
+    if (network === null)
+      throw new ConnectionError(`ln402 reported an unknown network "${String(body.network)}".`);
+    return network;
   }
 
   /** Hosted ln402 never pays: it holds no spending rights. Always throws `unsupported`. */

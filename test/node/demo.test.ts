@@ -22,5 +22,9 @@ describe("npm run demo", () => {
     expect(steps.indexOf("402")).toBeLessThan(steps.indexOf("pay"));
     expect(steps.indexOf("pay")).toBeLessThan(steps.indexOf("200"));
     expect(out).toContain("merchant wallet +21000 msat");
+    // The official scheme first (lnbtc, settled upfront), then the legacy bip122 flow.
+    expect(steps.indexOf("lnbtc")).toBeLessThan(steps.indexOf("bip122"));
+    expect(out).toContain("settled upfront: true");
+    expect(out.match(/merchant wallet \+21000 msat/g)).toHaveLength(2);
   }, 90_000);
 });

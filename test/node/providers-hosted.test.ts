@@ -61,6 +61,25 @@ describe("HostedLightningProvider against ln402 (wrangler dev)", () => {
     expect(settled.settledAt).toEqual(expect.any(Number));
   });
 
+  it("behavior: learns the merchant's network from ln402 (a regtest merchant needs no option)", async () => {
+    expect(await hosted.getNetwork()).toBe("regtest");
+  });
+
+  it("error: another merchant's invoice is not_found, even with a valid key of this one", async () => {
+    const res = await fetch(`${stack.ln402.url}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ nwcUrl: stack.devnet.wallet("merchant").connectionString }),
+    });
+    const other = new HostedLightningProvider({
+      url: stack.ln402.url,
+      ...((await res.json()) as { merchantId: string; apiKey: string }),
+    });
+    const theirs = await other.createInvoice({ amountMsat: 1_000 });
+    expect((await failure(hosted.lookupInvoice(theirs.paymentHash))).code).toBe("not_found");
+    expect((await other.lookupInvoice(theirs.paymentHash)).state).toBe("pending");
+  });
+
   it("error: payInvoice is unsupported (a hosted ln402 holds no spending rights)", async () => {
     const issued = await hosted.createInvoice({ amountMsat: 1_000 });
     const err = await failure(hosted.payInvoice());
