@@ -9,6 +9,7 @@ import * as Credential from "../protocol/mpp/Credential.ts";
 import type { PaymentProblem } from "../protocol/mpp/Problems.ts";
 import * as Problems from "../protocol/mpp/Problems.ts";
 import * as Receipt from "../protocol/mpp/Receipt.ts";
+import { type IdempotencyOptions, IdempotentRequest } from "./idempotency.ts";
 
 /** What a route charges: `amount` in sats, as a decimal string (draft-lightning-charge-00 §request). */
 export type ChargeRoute = {
@@ -63,8 +64,8 @@ export interface LightningServerMethod {
   createRequest(route: RouteTerms): Promise<Record<string, unknown>>;
   /**
    * Verifies a credential whose challenge this server issued for this route. The method
-   * judges expiry itself: draft-lightning-charge-00 makes it min(expires, invoice expiry),
-   * and a credential it already accepted is answered again from its cache.
+   * judges expiry itself (draft-lightning-charge-00 makes it min(expires, invoice expiry))
+   * and consumes the payment once: a credential it already accepted is refused.
    */
   verify(args: { credential: Credential.Credential; nowMs: number }): Promise<VerifyResult>;
 }
@@ -79,6 +80,11 @@ export type PaymentHandlerOptions = {
   expiresInSecs?: number;
   /** Clock (ms), injectable for tests. */
   now?: () => number;
+  /**
+   * Keep delivered answers for `Idempotency-Key` retries (draft-httpauth-payment-01
+   * §idempotency); answered through `respond`. Off when absent.
+   */
+  idempotency?: IdempotencyOptions;
 };
 
 /** The outcome of `handle`: a 402 (or 400) to send, or a paid request to serve. */
@@ -87,9 +93,16 @@ export type HandleResult =
   | {
       status: 200;
       receipt: Receipt.Receipt;
-      /** A management answer (session open/topUp/close) to send as is; null: serve the route. */
+      /**
+       * An answer to send as is: a session management answer (topUp, close) or, for an
+       * `Idempotency-Key` retry of a request already served, the stored answer. null:
+       * serve the route.
+       */
       management: Response | null;
+      /** The route's answer with the receipt attached. */
       withReceipt(response: Response): Response;
+      /** As `withReceipt`, and kept for `Idempotency-Key` retries when the handler stores them. */
+      respond(response: Response): Promise<Response>;
     };
 
 /** A handler that guards routes with Payment challenges. */
@@ -159,6 +172,28 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         if (err instanceof Problems.PaymentProblem) return reject(route, err);
         throw err;
       }
+      // A retry of a request already served (its answer was lost): the stored answer,
+      // without verifying (the credential is consumed) or running the route again.
+      const idempotent = await IdempotentRequest.of(
+        options.idempotency,
+        realm,
+        request,
+        authorization,
+      );
+      const replay = await idempotent?.recall();
+      if (replay) {
+        const receiptHeader = replay.headers.get("Payment-Receipt");
+        if (receiptHeader) {
+          const receipt = Receipt.parse(receiptHeader);
+          return {
+            status: 200,
+            receipt,
+            management: replay,
+            withReceipt: (response) => withReceipt(response, receipt),
+            respond: async (response) => withReceipt(response, receipt),
+          };
+        }
+      }
       const echo = credential.challenge;
       const method = methods.find((m) => m.name === echo.method && m.intent === echo.intent);
       if (!method || echo.intent !== route.intent) {
@@ -203,6 +238,10 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         receipt,
         management,
         withReceipt: (response) => withReceipt(response, receipt),
+        respond: async (response) => {
+          const paid = withReceipt(response, receipt);
+          return idempotent ? idempotent.keep(paid) : paid;
+        },
       };
     },
   };

@@ -122,8 +122,10 @@ export function setup(options: Setup = {}) {
     realm: REALM,
     methods: [method],
     now: () => clock.ms,
+    idempotency: { store },
     ...options,
   });
+  let delivered = 0;
   const app = new Hono();
   for (const [path, amount] of [
     ["/weather", "21"],
@@ -136,7 +138,9 @@ export function setup(options: Setup = {}) {
         description: "weather",
       });
       if (result.status === 402) return result.challenge;
-      return result.withReceipt(c.json({ forecast: "sunny" }));
+      if (result.management) return result.management;
+      delivered += 1;
+      return result.respond(c.json({ forecast: "sunny", n: delivered }));
     });
   }
   const sent: Request[] = [];
@@ -160,5 +164,9 @@ export function setup(options: Setup = {}) {
   };
   const send = (authorization: string, path = "/weather") =>
     serve(new Request(`http://${REALM}${path}`, { headers: { Authorization: authorization } }));
-  return { ledger, clock, merchant, payer, store, serve, sent, pay, payFresh, send, progress };
+  return {
+    ...{ ledger, clock, merchant, payer, store, serve, sent, pay, payFresh, send, progress },
+    /** How many times a route handler ran past payment (delivered its content). */
+    delivered: () => delivered,
+  };
 }
