@@ -14,6 +14,7 @@ import {
 import type { LightningProvider } from "../providers/LightningProvider.ts";
 import { MemoryStore } from "../store/MemoryStore.ts";
 import type { Store } from "../store/Store.ts";
+import { keysOf } from "./keys.ts";
 import { networkOf } from "./network.ts";
 import type { LightningServerMethod, VerifyResult } from "./server.ts";
 
@@ -76,10 +77,19 @@ export function lightningChargeServer(
   const store = options.store ?? new MemoryStore();
   const invoiceExpirySecs = options.invoiceExpirySecs ?? 300;
   const getNetwork = networkOf(provider, options.network);
+  let keys = keysOf("");
+  let bound: string | null = null;
 
   return {
     name: "lightning",
     intent: "charge",
+
+    bind(scope) {
+      if (bound !== null && bound !== scope)
+        throw new Error("this lightning/charge method already serves another server");
+      bound = scope;
+      keys = keysOf(scope);
+    },
 
     async createRequest(route) {
       const amountMsat = Number(route.amount) * 1000;
@@ -167,7 +177,7 @@ export function lightningChargeServer(
       // -01 §concurrency: one credential sent any number of times is one delivery. A lost
       // answer is recovered with an Idempotency-Key retry, never by accepting it again.
       const marker = JSON.stringify({ use: "charge", challengeId, at: nowMs });
-      if (!(await store.putIfAbsent(`mpp:consumed:${paymentHash}`, marker))) {
+      if (!(await store.putIfAbsent(keys.consumed(paymentHash), marker))) {
         return fail(
           Problems.verificationFailed(
             "This payment was already used; each Lightning payment buys one request. Pay the fresh challenge (or retry with the Idempotency-Key of the first request to get its answer again).",

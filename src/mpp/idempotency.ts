@@ -11,6 +11,7 @@ import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
 import { decodeBytes, encodeBytes } from "../protocol/mpp/Base64Url.ts";
 import { isRecord } from "../protocol/Schema.ts";
 import type { Store } from "../store/Store.ts";
+import { keysOf } from "./keys.ts";
 
 /** Options of the handler's idempotent replay. */
 export type IdempotencyOptions = {
@@ -60,7 +61,7 @@ export class IdempotentRequest {
     const body = new Uint8Array(await request.clone().arrayBuffer());
     const head = encoder.encode(`${request.method}\n${request.url}\n${credential}\n`);
     const fingerprint = bytesToHex(sha256(concatBytes(head, body)));
-    const storeKey = `mpp:${scope}:idempotency:${bytesToHex(sha256(encoder.encode(key)))}`;
+    const storeKey = keysOf(scope).idempotency(bytesToHex(sha256(encoder.encode(key))));
     return new IdempotentRequest(options, storeKey, fingerprint);
   }
 

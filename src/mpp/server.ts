@@ -4,12 +4,16 @@
  * of mppx's `mppx.charge(route)(request)` without importing mppx (whose server build
  * pulls ~900 KiB into a Worker).
  */
+
+import { encodeText } from "../protocol/mpp/Base64Url.ts";
 import * as Challenge from "../protocol/mpp/Challenge.ts";
 import * as Credential from "../protocol/mpp/Credential.ts";
+import { canonicalize } from "../protocol/mpp/Jcs.ts";
 import type { PaymentProblem } from "../protocol/mpp/Problems.ts";
 import * as Problems from "../protocol/mpp/Problems.ts";
 import * as Receipt from "../protocol/mpp/Receipt.ts";
 import { type IdempotencyOptions, IdempotentRequest } from "./idempotency.ts";
+import { scopeOf } from "./keys.ts";
 
 /** What a route charges: `amount` in sats, as a decimal string (draft-lightning-charge-00 §request). */
 export type ChargeRoute = {
@@ -68,6 +72,11 @@ export interface LightningServerMethod {
    * and consumes the payment once: a credential it already accepted is refused.
    */
   verify(args: { credential: Credential.Credential; nowMs: number }): Promise<VerifyResult>;
+  /**
+   * Scopes the method's Store keys to one server (`scopeOf(realm, serverId)`); called by
+   * `createPaymentHandler`. A method serves one server: binding it to another throws.
+   */
+  bind?(scope: string): void;
 }
 
 /** Options of `createPaymentHandler`. */
@@ -75,6 +84,12 @@ export type PaymentHandlerOptions = {
   /** HMAC key of challenge ids; at least 32 bytes (UTF-8). */
   secretKey: string;
   realm: string;
+  /**
+   * This server's identity within its realm. Servers that share a Store, a secret and a
+   * realm (one deployment hosting several merchants) MUST each set a distinct one: it is
+   * bound into every challenge (`opaque`) and scopes every Store key. Default "".
+   */
+  serverId?: string;
   methods: LightningServerMethod[];
   /** Challenge lifetime, default 300 s. */
   expiresInSecs?: number;
@@ -121,6 +136,12 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
     );
   }
   if (methods.length === 0) throw new RangeError("createPaymentHandler needs at least one method");
+  const serverId = options.serverId ?? "";
+  const scope = scopeOf(realm, serverId);
+  for (const method of methods) method.bind?.(scope);
+  // The server's id travels in the HMAC-bound `opaque` (as mppx's `meta`), so a challenge
+  // issued by another server with the same secret and realm never verifies here.
+  const opaque = serverId ? encodeText(canonicalize({ server: serverId })) : undefined;
   const now = options.now ?? Date.now;
   const lifetimeMs = (options.expiresInSecs ?? 300) * 1000;
 
@@ -139,6 +160,7 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
           request,
           expires,
           ...(route.description !== undefined && { description: route.description }),
+          ...(opaque !== undefined && { opaque }),
         });
       }),
     );
@@ -176,7 +198,7 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
       // without verifying (the credential is consumed) or running the route again.
       const idempotent = await IdempotentRequest.of(
         options.idempotency,
-        realm,
+        scope,
         request,
         authorization,
       );
@@ -201,7 +223,7 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         return reject(route, Problems.methodUnsupported(detail));
       }
       // §challenge id binding: the HMAC proves we issued exactly this challenge.
-      if (echo.realm !== realm || !Challenge.verify(echo, secretKey)) {
+      if (echo.realm !== realm || echo.opaque !== opaque || !Challenge.verify(echo, secretKey)) {
         return reject(
           route,
           Problems.invalidChallenge(

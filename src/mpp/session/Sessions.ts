@@ -1,4 +1,5 @@
 import type { Store } from "../../store/Store.ts";
+import { type Keys, keysOf } from "../keys.ts";
 import { ActiveIndex } from "./activeIndex.ts";
 import { applyStep, closedState, deductStep, reserveStep, settleStep } from "./balance.ts";
 import { Refunds } from "./refunds.ts";
@@ -6,14 +7,12 @@ import {
   balanceOf,
   bump,
   type CloseReason,
-  consumedKey,
   idleDeadline,
   parseStored,
   type SessionState,
   SessionStateSchema,
   type SessionView,
   type Step,
-  sessionKey,
   view,
 } from "./state.ts";
 import type {
@@ -39,6 +38,7 @@ export type * from "./types.ts";
  */
 export class Sessions {
   readonly #store: Store;
+  readonly #keys: Keys;
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
   readonly #refunds: Refunds;
@@ -47,11 +47,13 @@ export class Sessions {
 
   constructor(options: SessionsOptions) {
     this.#store = options.store;
+    this.#keys = keysOf(options.scope ?? "");
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.#index = new ActiveIndex(options.store);
+    this.#index = new ActiveIndex(options.store, this.#keys);
     this.#refunds = new Refunds({
       store: options.store,
+      keys: this.#keys,
       provider: options.provider,
       now: this.#now,
       pollIntervalMs: this.#pollIntervalMs,
@@ -70,10 +72,10 @@ export class Sessions {
     positive("amountPerUnitMsat", args.amountPerUnitMsat);
     positive("idleTimeoutSecs", args.idleTimeoutSecs);
     // §Replay Prevention: closed sessions stay in the store, so this refuses a reopen.
-    if ((await this.#store.get(sessionKey(id))) !== null) return refuse("session-exists");
+    if ((await this.#store.get(this.#keys.session(id))) !== null) return refuse("session-exists");
     const now = this.#now();
     const marker = JSON.stringify({ use: "session-deposit", sessionId: id, at: now });
-    if (!(await this.#store.putIfAbsent(consumedKey(id), marker)))
+    if (!(await this.#store.putIfAbsent(this.#keys.consumed(id), marker)))
       return refuse("deposit-consumed");
     const state: SessionState = {
       version: 1,
@@ -89,7 +91,7 @@ export class Sessions {
       openedAt: now,
       lastActivityAt: now,
     };
-    if (!(await this.#store.compareAndSwap(sessionKey(id), null, JSON.stringify(state)))) {
+    if (!(await this.#store.compareAndSwap(this.#keys.session(id), null, JSON.stringify(state)))) {
       return refuse("session-exists");
     }
     // Indexed after it exists, so a sweep never drops a session that is being created.
@@ -101,7 +103,7 @@ export class Sessions {
   async deduct(sessionId: string, msat: number): Promise<DeductResult> {
     if (!Number.isSafeInteger(msat) || msat < 0) throw new RangeError("msat must be >= 0");
     const now = this.#now();
-    return applyStep(this.#store, sessionId, (s) => deductStep(s, msat, now));
+    return applyStep(this.#store, this.#keys.session(sessionId), (s) => deductStep(s, msat, now));
   }
 
   /**
@@ -119,7 +121,7 @@ export class Sessions {
     positive("unitMsat", unitMsat);
     const now = this.#now();
     const step = (s: SessionState | null) => reserveStep(s, { streamId, wantMsat, unitMsat, now });
-    return applyStep(this.#store, sessionId, step);
+    return applyStep(this.#store, this.#keys.session(sessionId), step);
   }
 
   /** Atomically spends `usedMsat` of `streamId`'s reservation and releases the rest, waking waiters. */
@@ -132,7 +134,7 @@ export class Sessions {
       throw new RangeError("usedMsat must be >= 0");
     const now = this.#now();
     const step = (s: SessionState | null) => settleStep(s, { streamId, usedMsat, now });
-    const result = await applyStep(this.#store, sessionId, step);
+    const result = await applyStep(this.#store, this.#keys.session(sessionId), step);
     // Released msat is balance another stream may be waiting for (the top-up notifier).
     if (result.ok && result.releasedMsat > 0) this.#wakeups.notify(sessionId);
     return result;
@@ -145,15 +147,19 @@ export class Sessions {
     if (!before) return refuse("session-not-found");
     if (before.status !== "open") return refuse("session-closed");
     const marker = JSON.stringify({ use: "session-top-up", sessionId, at: this.#now() });
-    const hashKey = consumedKey(topUpPaymentHash);
+    const hashKey = this.#keys.consumed(topUpPaymentHash);
     if (!(await this.#store.putIfAbsent(hashKey, marker))) return refuse("payment-consumed");
     const now = this.#now();
-    const result = await applyStep(this.#store, sessionId, (s): Step<TopUpResult> => {
-      if (!s) return { result: { ok: false, reason: "session-not-found" } };
-      if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
-      const write = { ...bump(s, now), topUpMsat: s.topUpMsat + msat };
-      return { write, result: { ok: true, balanceMsat: balanceOf(write) } };
-    });
+    const result = await applyStep(
+      this.#store,
+      this.#keys.session(sessionId),
+      (s): Step<TopUpResult> => {
+        if (!s) return { result: { ok: false, reason: "session-not-found" } };
+        if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
+        const write = { ...bump(s, now), topUpMsat: s.topUpMsat + msat };
+        return { write, result: { ok: true, balanceMsat: balanceOf(write) } };
+      },
+    );
     // Closed between the check and the credit: the payment was not credited, so it is
     // not consumed either (its proof stays usable, e.g. to open a new session).
     if (!result.ok) await this.#store.compareAndSwap(hashKey, marker, null);
@@ -164,7 +170,7 @@ export class Sessions {
   /** Records activity (a bearer request) so the idle timeout restarts; refuses closed sessions. */
   async touch(sessionId: string): Promise<TouchResult> {
     const now = this.#now();
-    return applyStep(this.#store, sessionId, (s): Step<TouchResult> => {
+    return applyStep(this.#store, this.#keys.session(sessionId), (s): Step<TouchResult> => {
       if (!s) return { result: refuse("session-not-found") };
       if (s.status !== "open") return { result: refuse("session-closed") };
       return { write: bump(s, now), result: { ok: true } };
@@ -173,8 +179,10 @@ export class Sessions {
 
   /** The session with its balance, or null when unknown. */
   async get(sessionId: string): Promise<SessionView | null> {
-    const raw = await this.#store.get(sessionKey(sessionId));
-    return raw === null ? null : view(parseStored(raw, SessionStateSchema, sessionKey(sessionId)));
+    const raw = await this.#store.get(this.#keys.session(sessionId));
+    return raw === null
+      ? null
+      : view(parseStored(raw, SessionStateSchema, this.#keys.session(sessionId)));
   }
 
   /** The unspent balance in msat, or null when the session is unknown. */
@@ -259,7 +267,7 @@ export class Sessions {
     const now = this.#now();
     type Marked = { state: SessionState; alreadyClosed: boolean } | null;
     // §Server-Initiated Close: "Mark session.status = closed atomically before attempting the refund".
-    const marked = await applyStep(this.#store, id, (s): Step<Marked> => {
+    const marked = await applyStep(this.#store, this.#keys.session(id), (s): Step<Marked> => {
       if (!s) return { result: null };
       if (s.status === "closed") return { result: { state: s, alreadyClosed: true } };
       if (!shouldClose(s)) return { result: null };

@@ -7,7 +7,6 @@ import {
   type SessionState,
   SessionStateSchema,
   type Step,
-  sessionKey,
   unspentOf,
 } from "./state.ts";
 import type { DeductResult, ReserveResult, SettleResult } from "./types.ts";
@@ -36,17 +35,16 @@ const MAX_CAS_ATTEMPTS = 10_000;
 /** Read-modify-CAS loop over one session record; retries only when another writer won. */
 export async function applyStep<R>(
   store: Store,
-  sessionId: string,
+  key: string,
   step: (s: SessionState | null) => Step<R>,
 ): Promise<R> {
-  const key = sessionKey(sessionId);
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const raw = await store.get(key);
     const { write, result } = step(raw === null ? null : parseStored(raw, SessionStateSchema, key));
     if (!write) return result;
     if (await store.compareAndSwap(key, raw, JSON.stringify(write))) return result;
   }
-  throw new Error(`session ${sessionId}: too much write contention, gave up`);
+  throw new Error(`${key}: too much write contention, gave up`);
 }
 
 /** Takes exactly `msat` (one unit) from the available balance, or refuses when it is short. */

@@ -18,6 +18,7 @@ import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { MemoryStore } from "../../store/MemoryStore.ts";
 import type { Store } from "../../store/Store.ts";
+import { keysOf } from "../keys.ts";
 import { networkOf } from "../network.ts";
 import type { LightningServerMethod, RouteTerms, VerifyResult } from "../server.ts";
 import { Answers, closeAnswer, receiptFor, refusal } from "./answers.ts";
@@ -75,12 +76,17 @@ export function lightningSessionServer(
   const { provider } = options;
   const store = options.store ?? new MemoryStore();
   const now = options.now ?? Date.now;
-  const sessions = new Sessions({
-    store,
-    provider,
-    now,
-    ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
-  });
+  const engine = (scope: string) =>
+    new Sessions({
+      store,
+      provider,
+      now,
+      scope,
+      ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
+    });
+  let sessions = engine("");
+  let keys = keysOf("");
+  let bound: string | null = null;
   const getNetwork = networkOf(provider, options.network);
   const answers = new Answers(store);
   const fail = (problem: Problems.PaymentProblem): VerifyResult => ({ ok: false, problem });
@@ -162,7 +168,7 @@ export function lightningSessionServer(
     // Per challenge and exact payload: the same credential again gets the same answer,
     // while the same challenge with another payload (another session) does not.
     const payloadHash = bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(payload))));
-    const cacheKey = `mpp:session:answer:${challengeId}:${payloadHash}`;
+    const cacheKey = keys.answer(challengeId, payloadHash);
     if (payload.action !== "bearer") {
       const cached = await answers.recall(cacheKey);
       if (cached) return cached;
@@ -262,7 +268,17 @@ export function lightningSessionServer(
   return {
     name: "lightning",
     intent: "session",
-    sessions,
+    get sessions() {
+      return sessions;
+    },
+    bind(scope) {
+      if (bound === scope) return;
+      if (bound !== null)
+        throw new Error("this lightning/session method already serves another server");
+      bound = scope;
+      keys = keysOf(scope);
+      sessions = engine(scope);
+    },
     createRequest,
     verify,
     async deduct(sessionId, sats) {

@@ -17,15 +17,6 @@ import {
  * this code's version, so a stored value is not trusted to have the right shape.
  */
 
-/** Store key of a session's state. */
-export const sessionKey = (sessionId: string): string => `mpp:session:${sessionId}`;
-/** Store key that marks a payment hash consumed (shared with the charge intent). */
-export const consumedKey = (paymentHash: string): string => `mpp:consumed:${paymentHash}`;
-/** Store key of a session's refund record (written before the refund is paid). */
-export const refundKey = (sessionId: string): string => `mpp:refund:${sessionId}`;
-/** Store key of the index of open sessions, scanned by `Sessions.closeIdle`. */
-export const ACTIVE_KEY = "mpp:sessions:active";
-
 /** Most reservations one session may hold at once (one per live stream). */
 export const MAX_RESERVATIONS = 1_000;
 

@@ -10,6 +10,8 @@ export type { CloseReason, RefundStatus, SessionView };
 /** Options of `new Sessions`. */
 export type SessionsOptions = {
   store: Store;
+  /** The issuing server's scope (`scopeOf(realm, serverId)`); every key is under it. Default "". */
+  scope?: string;
   /** The merchant's provider; refunds are paid through it. */
   provider: LightningProvider;
   /** Clock in unix ms (default `Date.now`). */
