@@ -29,7 +29,7 @@ async function* chunks(n: number) {
   for (let i = 1; i <= n; i++) yield `chunk ${i}`;
 }
 
-function setup(options: { failRefund?: boolean } = {}) {
+function setup(options: { failRefund?: boolean; requireBearerToken?: boolean } = {}) {
   const clock = { ms: Date.now() };
   const net = new MockLightningNetwork({ now: () => clock.ms });
   const merchant = new MockLightningProvider({
@@ -39,7 +39,12 @@ function setup(options: { failRefund?: boolean } = {}) {
   });
   const payer = new MockLightningProvider({ mockNetwork: net, balanceMsat: PAYER_START_MSAT });
   const store = new MemoryStore({ now: () => clock.ms });
-  const method = lightningSessionServer({ provider: merchant, store, now: () => clock.ms });
+  const method = lightningSessionServer({
+    provider: merchant,
+    store,
+    now: () => clock.ms,
+    ...(options.requireBearerToken && { requireBearerToken: true }),
+  });
   const payments = createPaymentHandler({
     secretKey: SECRET,
     realm: "api.test",
@@ -171,7 +176,8 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
   it("error: a replayed close refunds once; a close on another challenge is session-closed", async () => {
     const t = setup();
     const { session } = await t.open();
-    const payload = { action: "close", sessionId: session.sessionId, preimage: session.preimage };
+    const { sessionId, preimage, bearerToken } = session;
+    const payload = { action: "close", sessionId, preimage, bearerToken };
     const credential = Credential.serialize({ challenge: session.challenge, payload });
     const first = await t.send(credential);
     expect(await first.json()).toMatchObject({ refundSats: 10, refundStatus: "succeeded" });
@@ -221,5 +227,56 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     await t.open();
     expect(t.client.authorization("http://elsewhere.test/stream")).toBeNull();
     expect(t.client.authorization(URL_)).toMatch(/^Payment /);
+  });
+
+  it("error: a forwarding node that learned the deposit preimage cannot spend or close the session", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    expect(session.bearerToken).toMatch(/^[0-9a-f]{64}$/);
+    const { challenge } = await t.payFresh();
+    const { sessionId, preimage } = session;
+    for (const action of ["bearer", "close"]) {
+      const payload = { action, sessionId, preimage };
+      expect(await problem(await t.send(Credential.serialize({ challenge, payload })))).toBe(
+        `${P}invalid-payload`,
+      );
+    }
+    const stolen = { action: "bearer", sessionId, preimage, bearerToken: "00".repeat(32) };
+    expect(await problem(await t.send(Credential.serialize({ challenge, payload: stolen })))).toBe(
+      `${P}invalid-payload`,
+    );
+    expect(await t.method.sessions.get(sessionId)).toMatchObject({ status: "open", units: 0 });
+    expect(await t.client.close(t.serve, URL_)).toEqual({
+      refundSats: 10,
+      refundStatus: "succeeded",
+    });
+  });
+
+  it("behavior: a draft-only client (preimage bearer) still works when the token is not required", async () => {
+    const t = setup();
+    const { challenge, preimage } = await t.payFresh();
+    const refund = await t.payer.createInvoice({ amountMsat: 0, expirySecs: 86_400 });
+    const open = { action: "open", preimage, returnInvoice: refund.invoice };
+    expect((await t.send(Credential.serialize({ challenge, payload: open }))).status).toBe(200);
+    const sessionId = String(challenge.request.paymentHash);
+    const bearer = { action: "bearer", sessionId, preimage };
+    const res = await t.send(Credential.serialize({ challenge, payload: bearer }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Content-Type")).toMatch(/text\/event-stream/);
+    await res.body?.cancel();
+  });
+
+  it("error: when the server requires a bearer token, a preimage-only open is refused and nothing is opened", async () => {
+    const t = setup({ requireBearerToken: true });
+    const { challenge, preimage } = await t.payFresh();
+    expect(challenge.request.bearerToken).toBe("required");
+    const refund = await t.payer.createInvoice({ amountMsat: 0, expirySecs: 86_400 });
+    const open = { action: "open", preimage, returnInvoice: refund.invoice };
+    const res = await t.send(Credential.serialize({ challenge, payload: open }));
+    expect(await problem(res)).toBe(`${P}invalid-payload`);
+    expect(await t.method.sessions.get(String(challenge.request.paymentHash))).toBeNull();
+    // ln402's client registers a token and is served.
+    const { session } = await t.open();
+    expect(session.bearerToken).toMatch(/^[0-9a-f]{64}$/);
   });
 });

@@ -90,6 +90,7 @@ export class Sessions {
       idleTimeoutSecs: args.idleTimeoutSecs,
       openedAt: now,
       lastActivityAt: now,
+      ...(args.bearerTokenHash !== undefined && { bearerTokenHash: args.bearerTokenHash }),
     };
     if (!(await this.#store.compareAndSwap(this.#keys.session(id), null, JSON.stringify(state)))) {
       return refuse("session-exists");

@@ -1,3 +1,4 @@
+import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import {
   type Bolt11Network,
   type DecodedInvoice,
@@ -6,7 +7,7 @@ import {
 import { ProblemError } from "../../protocol/Errors.ts";
 import * as Challenge from "../../protocol/mpp/Challenge.ts";
 import * as Credential from "../../protocol/mpp/Credential.ts";
-import { proves } from "../../protocol/Preimage.ts";
+import { paymentHashOf, proves } from "../../protocol/Preimage.ts";
 import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import type { PaymentClientMethod } from "../fetch.ts";
@@ -42,6 +43,8 @@ export type ClientSession = {
   origin: string | null;
   /** The open credential, to resend as is if its answer was lost (the server answers it again). */
   openCredential: string;
+  /** The bearer token registered at open (mpp-specs #311), when the server offered it. */
+  bearerToken?: string;
 };
 
 /** A transport: the plain fetch that reaches the server. */
@@ -124,8 +127,17 @@ export function lightningSessionClient(
     return { preimage, paymentHash: invoice.paymentHash, depositSats };
   }
 
+  /** The proof of ownership bearer and close carry: the preimage, and the token when registered. */
+  function owner(s: ClientSession) {
+    return {
+      sessionId: s.sessionId,
+      preimage: s.preimage,
+      ...(s.bearerToken !== undefined && { bearerToken: s.bearerToken }),
+    };
+  }
+
   function bearer(s: ClientSession): string {
-    const payload = { action: "bearer", sessionId: s.sessionId, preimage: s.preimage };
+    const payload = { action: "bearer", ...owner(s) };
     return Credential.serialize({ challenge: s.challenge, payload });
   }
 
@@ -166,7 +178,16 @@ export function lightningSessionClient(
         description: "ln402 session refund",
         expirySecs: options.returnInvoiceExpirySecs ?? 7 * 86_400,
       });
-      const payload = { action: "open", preimage, returnInvoice: returned.invoice };
+      // mpp-specs #311: a token routing nodes never see, registered by its hash.
+      const offered = challenge.request.bearerToken;
+      const bearerToken =
+        offered === "offered" || offered === "required" ? bytesToHex(randomBytes(32)) : undefined;
+      const payload = {
+        action: "open",
+        preimage,
+        returnInvoice: returned.invoice,
+        ...(bearerToken !== undefined && { bearerTokenHash: paymentHashOf(bearerToken) }),
+      };
       const openCredential = Credential.serialize({ challenge, payload });
       // sessionId = the deposit's payment hash (§request); remembered before the open is
       // sent, so a deposit is never paid twice (a lost answer: resend `openCredential`).
@@ -178,6 +199,7 @@ export function lightningSessionClient(
         depositSats,
         origin,
         openCredential,
+        ...(bearerToken !== undefined && { bearerToken }),
       };
       options.onProgress?.({ type: "opened", sessionId: paymentHash });
       return openCredential;
@@ -202,7 +224,7 @@ export function lightningSessionClient(
     async close(send, url) {
       const s = session;
       if (!s) throw new SessionClientError("No open session to close.");
-      const payload = { action: "close", sessionId: s.sessionId, preimage: s.preimage };
+      const payload = { action: "close", ...owner(s) };
       const body = await managed<CloseAnswer>(
         send,
         url,

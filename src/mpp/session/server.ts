@@ -44,6 +44,12 @@ export type LightningSessionServerOptions = {
   now?: () => number;
   /** How often a paused stream re-reads the store for another instance's top-up (ms). */
   pollIntervalMs?: number;
+  /**
+   * Refuse sessions without a bearer token (mpp-specs #311). Off by default so clients
+   * that know only the draft keep working; a session that registered a token always
+   * needs it, whatever this says.
+   */
+  requireBearerToken?: boolean;
 };
 
 /** Options of `serve`, in sats. */
@@ -115,6 +121,7 @@ export function lightningSessionServer(
       paymentHash: decoded.paymentHash,
       depositAmount,
       idleTimeout: String(route.idleTimeout ?? options.idleTimeout ?? 300),
+      bearerToken: options.requireBearerToken ? "required" : "offered",
       ...(unitType !== undefined && { unitType }),
       ...(route.description !== undefined && { description: route.description }),
     };
@@ -150,6 +157,30 @@ export function lightningSessionServer(
     return invoice;
   }
 
+  /**
+   * mpp-specs #311: every forwarding node learns the deposit preimage, so a session that
+   * registered a bearer token at open needs it on every bearer and close; a problem when
+   * it is missing or wrong (or required by this server and never registered).
+   */
+  async function ownerCheck(sessionId: string, token: string | undefined) {
+    const session = await sessions.get(sessionId);
+    if (!session) return refusal("session-not-found");
+    const registered = session.bearerTokenHash;
+    if (registered === undefined) {
+      return options.requireBearerToken
+        ? Problems.invalidPayload(
+            "This server requires a bearer token; open a new session with one.",
+          )
+        : null;
+    }
+    if (token === undefined || paymentHashOf(token) !== registered) {
+      return Problems.invalidPayload(
+        "This session is bound to a bearer token: send the bearerToken registered at open.",
+      );
+    }
+    return null;
+  }
+
   async function verify(args: {
     credential: Credential.Credential;
     nowMs: number;
@@ -181,6 +212,8 @@ export function lightningSessionServer(
       if (provenHash !== payload.sessionId) {
         return fail(Problems.invalidPreimage("sha256(preimage) is not the sessionId."));
       }
+      const owner = await ownerCheck(payload.sessionId, payload.bearerToken);
+      if (owner) return fail(owner);
       if (payload.action === "bearer") {
         const touched = await sessions.touch(payload.sessionId);
         if (!touched.ok) return fail(refusal(touched.reason));
@@ -243,8 +276,16 @@ export function lightningSessionServer(
         ),
       );
     }
+    if (options.requireBearerToken && payload.bearerTokenHash === undefined) {
+      return fail(
+        Problems.invalidPayload(
+          "This server requires a bearer token: send bearerTokenHash (sha256 of a random 32-byte token) with open.",
+        ),
+      );
+    }
     const sessionId = deposit.paymentHash;
     const opened = await sessions.open({
+      ...(payload.bearerTokenHash !== undefined && { bearerTokenHash: payload.bearerTokenHash }),
       sessionId,
       depositMsat,
       returnInvoice: payload.returnInvoice,

@@ -54,6 +54,8 @@ export const SessionStateSchema = object({
   closeReason: optional("closeReason", oneOf<CloseReason>(["client", "idle"])),
   /** Open reservations of live streams (absent: none); their sum is not in the balance. */
   reservations: optional("reservations", array(ReservationSchema, MAX_RESERVATIONS)),
+  /** sha256 of the bearer token the client registered at open (mpp-specs #311); absent: none. */
+  bearerTokenHash: optional("bearerTokenHash", hex(64)),
   /** Fixed when the session closes: deposit + top-ups − spent (reservations included). */
   refundMsat: optional("refundMsat", count),
 });

@@ -30,6 +30,8 @@ export type OpenArgs = {
   returnInvoice: string;
   amountPerUnitMsat: number;
   idleTimeoutSecs: number;
+  /** sha256 of the client's bearer token, when it registered one. */
+  bearerTokenHash?: string;
 };
 
 /** The outcome of `open`. */

@@ -42,6 +42,11 @@ export const SessionRequest = object({
   paymentHash: required("paymentHash", lowerHex64),
   depositAmount: required("depositAmount", sats),
   idleTimeout: required("idleTimeout", seconds),
+  /**
+   * ln402 extension (mpp-specs #311): the server accepts ("offered") or demands
+   * ("required") a bearer token registered at open, which routing nodes cannot learn.
+   */
+  bearerToken: optional("bearerToken", oneOf(["offered", "required"] as const)),
 });
 /** A lightning/session challenge request. */
 export type SessionRequest = Infer<typeof SessionRequest>;
@@ -51,6 +56,8 @@ export const OpenPayload = object({
   action: required("action", oneOf(["open"] as const)),
   preimage: required("preimage", lowerHex64),
   returnInvoice: required("returnInvoice", string(7089)),
+  /** ln402 extension: sha256 of the client's bearer token; later actions must show the token. */
+  bearerTokenHash: optional("bearerTokenHash", lowerHex64),
 });
 
 /** §bearer: authorizes one request against an open session. */
@@ -58,6 +65,8 @@ export const BearerPayload = object({
   action: required("action", oneOf(["bearer"] as const)),
   sessionId: required("sessionId", lowerHex64),
   preimage: required("preimage", lowerHex64),
+  /** ln402 extension: the token whose hash was registered at open. */
+  bearerToken: optional("bearerToken", lowerHex64),
 });
 
 /** §topUp: the preimage of the fresh deposit invoice of this credential's challenge. */
@@ -72,6 +81,8 @@ export const ClosePayload = object({
   action: required("action", oneOf(["close"] as const)),
   sessionId: required("sessionId", lowerHex64),
   preimage: required("preimage", lowerHex64),
+  /** ln402 extension: the token whose hash was registered at open. */
+  bearerToken: optional("bearerToken", lowerHex64),
 });
 
 /** Any session payload, checked by its `action`. */
