@@ -29,7 +29,9 @@ async function* chunks(n: number) {
   for (let i = 1; i <= n; i++) yield `chunk ${i}`;
 }
 
-function setup(options: { failRefund?: boolean; requireBearerToken?: boolean } = {}) {
+type Options = { failRefund?: boolean; requireBearerToken?: boolean; chunkSats?: number };
+
+function setup(options: Options = {}) {
   const clock = { ms: Date.now() };
   const net = new MockLightningNetwork({ now: () => clock.ms });
   const merchant = new MockLightningProvider({
@@ -57,7 +59,8 @@ function setup(options: { failRefund?: boolean; requireBearerToken?: boolean } =
     if (result.status === 402) return result.challenge;
     if (result.management) return result.management;
     const sessionId = result.receipt.reference;
-    return result.withReceipt(method.serve({ sessionId, satsPerChunk: 2, generate: chunks(8) }));
+    const satsPerChunk = options.chunkSats ?? 2;
+    return result.withReceipt(method.serve({ sessionId, satsPerChunk, generate: chunks(8) }));
   });
   const sent: Request[] = [];
   const serve = async (req: Request) => {
@@ -278,5 +281,26 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     // ln402's client registers a token and is served.
     const { session } = await t.open();
     expect(session.bearerToken).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("error: a route asking more per chunk than the payer agreed is billed the agreed price", async () => {
+    const t = setup({ chunkSats: 5 });
+    const { session } = await t.open();
+    const stream = await t.pay(URL_);
+    const events: SseEvent[] = [];
+    for await (const e of readEvents(stream.body ?? new ReadableStream())) {
+      events.push(e);
+      if (e.event === "payment-need-topup") break;
+    }
+    // The payer agreed to 2 sats per chunk: the 10-sat deposit buys 5 chunks, not 2 at 5 sats.
+    expect(events.filter((e) => e.event === "message")).toHaveLength(5);
+    expect(JSON.parse(events.at(-1)?.data ?? "")).toMatchObject({
+      balanceSpent: 10,
+      balanceRequired: 2,
+    });
+    expect(await t.method.sessions.get(session.sessionId)).toMatchObject({
+      spentMsat: 10_000,
+      units: 5,
+    });
   });
 });

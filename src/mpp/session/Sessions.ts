@@ -1,7 +1,14 @@
 import type { Store } from "../../store/Store.ts";
 import { type Keys, keysOf } from "../keys.ts";
 import { ActiveIndex } from "./activeIndex.ts";
-import { applyStep, closedState, deductStep, reserveStep, settleStep } from "./balance.ts";
+import {
+  applyStep,
+  closedState,
+  closingState,
+  deductStep,
+  reserveStep,
+  settleStep,
+} from "./balance.ts";
 import { Refunds } from "./refunds.ts";
 import {
   balanceOf,
@@ -44,12 +51,16 @@ export class Sessions {
   readonly #refunds: Refunds;
   readonly #index: ActiveIndex;
   readonly #wakeups = new Wakeups();
+  /** Streams of this process to stop when their session starts closing. */
+  readonly #closings = new Wakeups();
+  readonly #closeGraceMs: number;
 
   constructor(options: SessionsOptions) {
     this.#store = options.store;
     this.#keys = keysOf(options.scope ?? "");
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.#closeGraceMs = options.closeGraceMs ?? 5_000;
     this.#index = new ActiveIndex(options.store, this.#keys);
     this.#refunds = new Refunds({
       store: options.store,
@@ -136,9 +147,15 @@ export class Sessions {
     const now = this.#now();
     const step = (s: SessionState | null) => settleStep(s, { streamId, usedMsat, now });
     const result = await applyStep(this.#store, this.#keys.session(sessionId), step);
-    // Released msat is balance another stream may be waiting for (the top-up notifier).
-    if (result.ok && result.releasedMsat > 0) this.#wakeups.notify(sessionId);
+    // Released msat is balance another stream may be waiting for (the top-up notifier),
+    // and a settle is what a closing session waits for.
+    if (result.ok) this.#wakeups.notify(sessionId);
     return result;
+  }
+
+  /** Calls `stop` when the session starts closing (in this process); returns the unsubscribe. */
+  onClosing(sessionId: string, stop: () => void): () => void {
+    return this.#closings.subscribe(sessionId, stop);
   }
 
   /** Credits a paid top-up (§TopUp Action); its payment hash is consumed once, and waiting streams wake. */
@@ -259,24 +276,38 @@ export class Sessions {
     return next;
   }
 
-  /** Marks closed (when `shouldClose` agrees with the fresh state), refunds, unindexes; null when skipped. */
+  /**
+   * Marks closed (when `shouldClose` agrees with the fresh state), refunds, unindexes; null
+   * when skipped. A session with reservations goes through `closing` first: its streams
+   * stop and settle what they delivered, then the refund is fixed at what is left.
+   */
   async #close(
     id: string,
     reason: CloseReason,
     shouldClose: (s: SessionState) => boolean,
   ): Promise<CloseResult | null> {
-    const now = this.#now();
-    type Marked = { state: SessionState; alreadyClosed: boolean } | null;
+    const key = this.#keys.session(id);
+    type Marked = { state: SessionState; alreadyClosed: boolean } | "closing" | null;
     // §Server-Initiated Close: "Mark session.status = closed atomically before attempting the refund".
-    const marked = await applyStep(this.#store, this.#keys.session(id), (s): Step<Marked> => {
+    const finish = (s: SessionState | null): Step<Marked> => {
       if (!s) return { result: null };
       if (s.status === "closed") return { result: { state: s, alreadyClosed: true } };
-      if (!shouldClose(s)) return { result: null };
-      // Outstanding reservations are refunded too (a crashed stream's never settles).
-      const write = closedState(s, { closedAt: now, closeReason: reason });
+      const closeReason = s.closeReason ?? reason;
+      const write = closedState(s, { closedAt: this.#now(), closeReason });
       return { write, result: { state: write, alreadyClosed: false } };
+    };
+    let marked = await applyStep(this.#store, key, (s): Step<Marked> => {
+      if (!s || s.status !== "open") return finish(s);
+      if (!shouldClose(s)) return { result: null };
+      if (!s.reservations?.length) return finish(s);
+      return { write: closingState(s, reason), result: "closing" };
     });
-    if (!marked) return null;
+    if (marked === "closing") {
+      this.#closings.notify(id);
+      await this.#drained(id);
+      marked = await applyStep(this.#store, key, finish);
+    }
+    if (marked === null || marked === "closing") return null;
     this.#wakeups.notify(id);
     const { state, alreadyClosed } = marked;
     const refundMsat = state.refundMsat ?? 0;
@@ -292,6 +323,19 @@ export class Sessions {
       closeReason: state.closeReason ?? reason,
       alreadyClosed,
     };
+  }
+
+  /** Waits (at most the grace period) until no stream holds a reservation on a closing session. */
+  async #drained(id: string): Promise<void> {
+    await waitUntil({
+      check: async () => {
+        const s = await this.get(id);
+        return !s || s.status !== "closing" || !s.reservations?.length ? true : null;
+      },
+      subscribe: (wake) => this.#wakeups.subscribe(id, wake),
+      timeoutMs: this.#closeGraceMs,
+      pollIntervalMs: this.#pollIntervalMs,
+    });
   }
 }
 

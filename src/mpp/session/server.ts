@@ -55,7 +55,8 @@ export type LightningSessionServerOptions = {
 /** Options of `serve`, in sats. */
 export type SessionServeOptions = {
   sessionId: string;
-  satsPerChunk: number;
+  /** Sats per event, at most the price the payer agreed to (default that price). */
+  satsPerChunk?: number;
   generate: AsyncIterable<string> | ((signal: AbortSignal) => AsyncIterable<string>);
   /** How long a stream paused for a top-up waits (default 60 s). */
   timeoutMs?: number;
@@ -71,7 +72,7 @@ export type LightningSessionServer = LightningServerMethod & {
   deduct(sessionId: string, sats: number): Promise<boolean>;
   /** Resolves true once the balance grows (a top-up), false on timeout or close. */
   waitForTopUp(sessionId: string, timeoutMs?: number): Promise<boolean>;
-  /** An SSE response billing `satsPerChunk` per event (draft-lightning-session-00 §Streaming). */
+  /** An SSE response billing the agreed price per event (draft-lightning-session-00 §Streaming). */
   serve(options: SessionServeOptions): Response;
 };
 
@@ -330,7 +331,7 @@ export function lightningSessionServer(
       serveStream({
         sessions,
         sessionId: o.sessionId,
-        amountPerUnitMsat: satsToMsat(o.satsPerChunk),
+        ...(o.satsPerChunk !== undefined && { amountPerUnitMsat: satsToMsat(o.satsPerChunk) }),
         generate: o.generate,
         ...(o.timeoutMs !== undefined && { topUpTimeoutMs: o.timeoutMs }),
       }),

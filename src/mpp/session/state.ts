@@ -40,7 +40,8 @@ export type Reservation = Infer<typeof ReservationSchema>;
 export const SessionStateSchema = object({
   version: required("version", count),
   sessionId: required("sessionId", hex(64)),
-  status: required("status", oneOf(["open", "closed"])),
+  /** `closing`: no new reservations; streams settle what they delivered before the refund is fixed. */
+  status: required("status", oneOf(["open", "closing", "closed"])),
   depositMsat: required("depositMsat", count),
   topUpMsat: required("topUpMsat", count),
   spentMsat: required("spentMsat", count),

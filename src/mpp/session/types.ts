@@ -18,6 +18,8 @@ export type SessionsOptions = {
   now?: () => number;
   /** How often waiters re-read the store for changes made by another instance (default 1000 ms). */
   pollIntervalMs?: number;
+  /** How long a close waits for streams to settle what they delivered (default 5000 ms). */
+  closeGraceMs?: number;
   /** Routing fee cap for refund payments. */
   refundMaxFeeMsat?: number;
 };
