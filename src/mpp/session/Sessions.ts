@@ -297,7 +297,7 @@ export class Sessions {
       return { write, result: { state: write, alreadyClosed: false } };
     };
     let marked = await applyStep(this.#store, key, (s): Step<Marked> => {
-      if (!s || s.status !== "open") return finish(s);
+      if (s?.status !== "open") return finish(s);
       if (!shouldClose(s)) return { result: null };
       if (!s.reservations?.length) return finish(s);
       return { write: closingState(s, reason), result: "closing" };
@@ -330,7 +330,7 @@ export class Sessions {
     await waitUntil({
       check: async () => {
         const s = await this.get(id);
-        return !s || s.status !== "closing" || !s.reservations?.length ? true : null;
+        return s?.status !== "closing" || !s.reservations?.length ? true : null;
       },
       subscribe: (wake) => this.#wakeups.subscribe(id, wake),
       timeoutMs: this.#closeGraceMs,
