@@ -208,8 +208,9 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     const [closed] = await t.method.sessions.closeIdle();
     expect(closed).toMatchObject({ refundMsat: 10_000, refundStatus: "succeeded" });
     expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
-    const bearer = t.client.authorization(URL_) ?? "";
-    expect(await problem(await t.send(bearer))).toBe(`${P}lightning/session-closed`);
+    // The opening challenge expired too: the client echoes the 402's fresh one.
+    expect(t.client.authorization(URL_)).toBeNull();
+    expect(await problem(await t.pay(URL_))).toBe(`${P}lightning/session-closed`);
     expect(session.sessionId).toBe(closed?.ok ? closed.sessionId : "");
   });
 
@@ -301,6 +302,64 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     expect(await t.method.sessions.get(session.sessionId)).toMatchObject({
       spentMsat: 10_000,
       units: 5,
+    });
+  });
+
+  it("behavior: after the opening challenge expires, bearer and close echo a fresh challenge and still work", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    const opening = session.challenge.id;
+    t.clock.ms += 301_000;
+    const stream = await t.pay(URL_);
+    expect(stream.status).toBe(200);
+    await stream.body?.cancel();
+    const bearer = Credential.parse(t.sent.at(-1)?.headers.get("Authorization") ?? "");
+    expect(bearer.payload.action).toBe("bearer");
+    expect(bearer.challenge.id).not.toBe(opening);
+    expect(Date.parse(bearer.challenge.expires ?? "")).toBeGreaterThan(t.clock.ms);
+    expect(await t.client.close(t.serve, URL_)).toMatchObject({ refundStatus: "succeeded" });
+    const close = Credential.parse(t.sent.at(-1)?.headers.get("Authorization") ?? "");
+    expect(close.payload.action).toBe("close");
+    expect(close.challenge.id).toBe(bearer.challenge.id);
+  });
+
+  it("error: a bearer echoing an expired challenge is refused as payment-expired", async () => {
+    const t = setup();
+    const { session } = await t.open();
+    t.clock.ms += 301_000;
+    const { sessionId, preimage, bearerToken } = session;
+    const payload = { action: "bearer", sessionId, preimage, bearerToken };
+    const res = await t.send(Credential.serialize({ challenge: session.challenge, payload }));
+    expect(await problem(res)).toBe(`${P}payment-expired`);
+  });
+
+  it("behavior: topUp works with the paying fetch, as the README shows", async () => {
+    const t = setup();
+    await t.open();
+    expect(await t.client.topUp(t.pay, URL_)).toMatchObject({ balanceSats: 20, topUpSats: 10 });
+    expect(await t.client.close(t.pay, URL_)).toMatchObject({ refundSats: 20 });
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
+  });
+
+  it("behavior: a challenge without idleTimeout or depositAmount (both optional) opens a session", async () => {
+    const t = setup();
+    const res = await t.serve(new Request(URL_));
+    const [issued] = Challenge.parseAll([res.headers.get("WWW-Authenticate") ?? ""]);
+    if (!issued) throw new Error("no challenge");
+    const { idleTimeout: _i, depositAmount: _d, ...request } = issued.request;
+    const { id: _id, ...fields } = issued;
+    const bare = Challenge.from({ ...fields, request, secretKey: SECRET });
+    const credential = await t.client.createCredential({
+      challenge: bare,
+      request: new Request(URL_),
+    });
+    const opened = await t.send(credential);
+    expect(opened.status).toBe(200);
+    await opened.body?.cancel();
+    const id = t.client.getSession()?.sessionId ?? "";
+    expect(await t.method.sessions.get(id)).toMatchObject({
+      depositMsat: 10_000,
+      idleTimeoutSecs: 300,
     });
   });
 });

@@ -137,9 +137,15 @@ export function lightningSessionServer(
     } catch {
       return Problems.unknownChallenge("The challenge's deposit invoice does not decode.");
     }
+    const depositMsat =
+      request.depositAmount === undefined
+        ? invoice.amountMsat
+        : Number(request.depositAmount) * 1000;
     if (
       invoice.paymentHash !== request.paymentHash ||
-      invoice.amountMsat !== Number(request.depositAmount) * 1000 ||
+      invoice.amountMsat === null ||
+      invoice.amountMsat !== depositMsat ||
+      invoice.amountMsat < Number(request.amount) * 1000 ||
       invoice.network !== (await getNetwork())
     ) {
       return Problems.verificationFailed(
@@ -213,6 +219,14 @@ export function lightningSessionServer(
       if (provenHash !== payload.sessionId) {
         return fail(Problems.invalidPreimage("sha256(preimage) is not the sessionId."));
       }
+      // core -01: bearer and close echo the most recent unexpired challenge.
+      if (!(nowMs < Date.parse(credential.challenge.expires ?? ""))) {
+        return fail(
+          Problems.paymentExpired(
+            `The echoed challenge expired at ${credential.challenge.expires}; echo the fresh challenge.`,
+          ),
+        );
+      }
       const owner = await ownerCheck(payload.sessionId, payload.bearerToken);
       if (owner) return fail(owner);
       if (payload.action === "bearer") {
@@ -240,7 +254,8 @@ export function lightningSessionServer(
         ),
       );
     }
-    const depositMsat = Number(request.depositAmount) * 1000;
+    // The deposit is what the invoice (checked against depositAmount when given) is for.
+    const depositMsat = deposit.amountMsat ?? 0;
 
     if (payload.action === "topUp") {
       const credited = await sessions.topUp(payload.sessionId, deposit.paymentHash, depositMsat);
@@ -291,7 +306,7 @@ export function lightningSessionServer(
       depositMsat,
       returnInvoice: payload.returnInvoice,
       amountPerUnitMsat: Number(request.amount) * 1000,
-      idleTimeoutSecs: Number(request.idleTimeout),
+      idleTimeoutSecs: Number(request.idleTimeout ?? options.idleTimeout ?? 300),
     });
     if (!opened.ok) {
       return (

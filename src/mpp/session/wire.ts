@@ -40,8 +40,10 @@ export const SessionRequest = object({
   unitType: optional("unitType", string(64)),
   depositInvoice: required("depositInvoice", string(7089)),
   paymentHash: required("paymentHash", lowerHex64),
-  depositAmount: required("depositAmount", sats),
-  idleTimeout: required("idleTimeout", seconds),
+  /** Optional (§request): absent, the deposit is the invoice's amount. */
+  depositAmount: optional("depositAmount", sats),
+  /** Optional (§request): absent, the server's default (300 s). */
+  idleTimeout: optional("idleTimeout", seconds),
   /**
    * ln402 extension (mpp-specs #311): the server accepts ("offered") or demands
    * ("required") a bearer token registered at open, which routing nodes cannot learn.
