@@ -99,15 +99,21 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
   it("behavior: open, stream until dry, top up, resume, close; the payer gets back exactly deposit + top-up − spent", async () => {
     const t = setup();
     const { res: opened, session } = await t.open();
-    expect(await opened.json()).toEqual({
-      sessionId: session.sessionId,
-      status: "open",
-      balanceSats: 10,
-    });
+    // §open: the request that opens the session is served its content (billed from the deposit).
+    expect(opened.headers.get("Content-Type")).toMatch(/text\/event-stream/);
     const openReceipt = Receipt.parse(opened.headers.get("Payment-Receipt") ?? "");
     expect(openReceipt).toMatchObject({ reference: session.sessionId, intent: "session" });
     expect(openReceipt.challengeId).toBe(session.challenge.id);
-
+    const first: SseEvent[] = [];
+    for await (const e of readEvents(opened.body ?? new ReadableStream())) {
+      first.push(e);
+      if (e.event === "message" && e.data === "chunk 2") break;
+    }
+    expect(first.map((e) => e.data)).toEqual(["chunk 1", "chunk 2"]);
+    await new Promise((resolve) => setTimeout(resolve, 10)); // the cancelled stream settles
+    expect(await t.method.sessions.get(session.sessionId)).toMatchObject({ units: 2 });
+    await t.client.topUp(t.serve, URL_);
+    await t.method.sessions.deduct(session.sessionId, 6_000); // back to 10 sats left
     const before = t.sent.length;
     const stream = await t.pay(URL_);
     // The bearer credential went up front: one request, no unpaid 402 round trip.
@@ -119,6 +125,10 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
       events.push(e);
       if (e.event === "payment-need-topup") {
         expect(await t.client.topUp(t.serve, URL_)).toEqual({ balanceSats: 10, topUpSats: 10 });
+        const answer = t.sent.at(-1);
+        expect(
+          answer && Credential.parse(answer.headers.get("Authorization") ?? "").payload.action,
+        ).toBe("topUp");
       }
     }
     const data = events.filter((e) => e.event === "message").map((e) => e.data);
@@ -127,7 +137,7 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     expect(pause).toBe(5);
     expect(JSON.parse(events[pause]?.data ?? "")).toEqual({
       sessionId: session.sessionId,
-      balanceSpent: 10,
+      balanceSpent: 20, // 2 chunks + 6 sats deducted + 5 chunks
       balanceRequired: 2,
     });
     const receipt = events.find((e) => e.event === "payment-receipt");
@@ -138,8 +148,9 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
       refundStatus: "succeeded",
     });
     expect(t.client.getSession()).toBeNull();
-    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT - 16_000);
-    expect(t.merchant.balanceMsat()).toBe(16_000);
+    // 2 + 8 chunks at 2 sats, and the 6 sats taken directly: 26 of 30 deposited.
+    expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT - 26_000);
+    expect(t.merchant.balanceMsat()).toBe(26_000);
   });
 
   it("error: a replayed open is answered from its cache, and its proof opens nothing on another challenge", async () => {
@@ -165,6 +176,7 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     const credential = Credential.serialize({ challenge, payload });
     const first = await t.send(credential);
     expect(await first.json()).toEqual({
+      status: "ok",
       sessionId: session.sessionId,
       balanceSats: 20,
       topUpSats: 10,
@@ -183,7 +195,12 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     const payload = { action: "close", sessionId, preimage, bearerToken };
     const credential = Credential.serialize({ challenge: session.challenge, payload });
     const first = await t.send(credential);
-    expect(await first.json()).toMatchObject({ refundSats: 10, refundStatus: "succeeded" });
+    expect(await first.json()).toEqual({
+      status: "closed",
+      sessionId: session.sessionId,
+      refundSats: 10,
+      refundStatus: "succeeded",
+    });
     const closeReceipt = Receipt.parse(first.headers.get("Payment-Receipt") ?? "");
     expect(closeReceipt).toMatchObject({ refundSats: 10, refundStatus: "succeeded" });
     expect(closeReceipt.challengeId).toBe(session.challenge.id);

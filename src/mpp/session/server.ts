@@ -209,6 +209,11 @@ export function lightningSessionServer(
     const cacheKey = keys.answer(challengeId, payloadHash);
     if (payload.action !== "bearer") {
       const cached = await answers.recall(cacheKey);
+      // A resent open (its answer was lost) is served again while the session is open.
+      if (cached?.ok && !cached.body) {
+        const s = await sessions.get(cached.receipt.reference);
+        return s?.status === "open" ? cached : fail(refusal("session-closed"));
+      }
       if (cached) return cached;
     }
     const proof = payload.action === "topUp" ? payload.topUpPreimage : payload.preimage;
@@ -266,7 +271,9 @@ export function lightningSessionServer(
           fail(Problems.verificationFailed("This top-up payment was already credited."))
         );
       }
+      // §TopUp Action: HTTP 200 with {"status":"ok"} (the balance is extra).
       const body = {
+        status: "ok",
         sessionId: payload.sessionId,
         balanceSats: credited.balanceMsat / 1000,
         topUpSats: depositMsat / 1000,
@@ -318,8 +325,8 @@ export function lightningSessionServer(
         )
       );
     }
-    const body = { sessionId, status: "open", balanceSats: depositMsat / 1000 };
-    return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs), body);
+    // §open: no management body; the opening request is served its content.
+    return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs));
   }
 
   return {

@@ -111,6 +111,7 @@ export function parsePayload(value: unknown, path: string): SessionPayload {
 
 /** The body of a close answer and the extra members of its receipt. */
 export type CloseAnswer = {
+  status: "closed";
   sessionId: string;
   refundSats: number;
   refundStatus: "succeeded" | "failed" | "skipped" | "pending";

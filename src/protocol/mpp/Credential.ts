@@ -7,6 +7,7 @@ import type { ProblemInit } from "../Errors.ts";
 import { isRecord, object, optional, required, SchemaIssue, string } from "../Schema.ts";
 import { decodeText, encodeText } from "./Base64Url.ts";
 import { type Challenge, decodeRequest, encodeRequest, isRfc3339 } from "./Challenge.ts";
+import { canonicalize } from "./Jcs.ts";
 import { malformedCredential } from "./Problems.ts";
 
 /** A parsed credential; the payload is checked by the method it names. */
@@ -48,7 +49,8 @@ export function serialize(credential: Credential): string {
     payload: credential.payload,
     ...(credential.source !== undefined && { source: credential.source }),
   };
-  return `Payment ${encodeText(JSON.stringify(wire))}`;
+  // draft-httpauth-payment-01 §credential: the JSON is JCS-serialized.
+  return `Payment ${encodeText(canonicalize(wire))}`;
 }
 
 /** Reads a Payment credential out of an `Authorization` value; throws a `malformed-credential` problem. */

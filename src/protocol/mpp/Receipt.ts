@@ -6,6 +6,7 @@
 import { isRecord, object, optional, required, SchemaIssue, string } from "../Schema.ts";
 import { decodeText, encodeText } from "./Base64Url.ts";
 import { isRfc3339 } from "./Challenge.ts";
+import { canonicalize } from "./Jcs.ts";
 
 /** A receipt; methods may add members (`intent`, `challengeId`, …). */
 export type Receipt = {
@@ -34,9 +35,9 @@ const Known = object({
   challengeId: optional("challengeId", string(256)),
 });
 
-/** The header value: base64url (no padding) of the receipt JSON. */
+/** The header value: base64url (no padding) of the receipt's JCS form (draft-httpauth-payment-01 §receipt). */
 export function serialize(receipt: Receipt): string {
-  return encodeText(JSON.stringify(receipt));
+  return encodeText(canonicalize(receipt));
 }
 
 /** Reads a `Payment-Receipt` value; throws SchemaIssue (or SyntaxError) when it is not one. */
