@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createPaymentFetch } from "../../src/mpp/fetch.ts";
 import { createPaymentHandler, type SessionRoute } from "../../src/mpp/server.ts";
 import { lightningSessionClient } from "../../src/mpp/session/client.ts";
@@ -29,10 +29,26 @@ async function* chunks(n: number) {
   for (let i = 1; i <= n; i++) yield `chunk ${i}`;
 }
 
-type Options = { failRefund?: boolean; requireBearerToken?: boolean; chunkSats?: number };
+type Options = {
+  failRefund?: boolean;
+  requireBearerToken?: boolean;
+  chunkSats?: number;
+  /** Use Date.now (faked by the test) instead of a manual clock. */
+  realClock?: boolean;
+};
 
 function setup(options: Options = {}) {
-  const clock = { ms: Date.now() };
+  const manual = { ms: Date.now() };
+  const clock = options.realClock
+    ? {
+        get ms() {
+          return Date.now();
+        },
+        set ms(_: number) {
+          throw new Error("the real clock cannot be moved");
+        },
+      }
+    : manual;
   const net = new MockLightningNetwork({ now: () => clock.ms });
   const merchant = new MockLightningProvider({
     mockNetwork: net,
@@ -378,5 +394,24 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
       depositMsat: 10_000,
       idleTimeoutSecs: 300,
     });
+  });
+
+  it("behavior: an idle session closes and refunds by itself at its deadline, with no application timer", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+    try {
+      const t = setup({ realClock: true });
+      const { res, session } = await t.open();
+      await res.body?.cancel();
+      await vi.advanceTimersByTimeAsync(299_000);
+      expect(await t.method.sessions.get(session.sessionId)).toMatchObject({ status: "open" });
+      await vi.advanceTimersByTimeAsync(2_000);
+      expect(await t.method.sessions.get(session.sessionId)).toMatchObject({
+        status: "closed",
+        closeReason: "idle",
+      });
+      expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -22,6 +22,7 @@ import { keysOf } from "../keys.ts";
 import { networkOf } from "../network.ts";
 import type { LightningServerMethod, RouteTerms, VerifyResult } from "../server.ts";
 import { Answers, closeAnswer, receiptFor, refusal } from "./answers.ts";
+import { IdleTimer } from "./idleTimer.ts";
 import { Sessions } from "./Sessions.ts";
 import { serve as serveStream } from "./sse.ts";
 import { parsePayload, type SessionPayload, SessionRequest } from "./wire.ts";
@@ -50,6 +51,12 @@ export type LightningSessionServerOptions = {
    * needs it, whatever this says.
    */
   requireBearerToken?: boolean;
+  /**
+   * Close idle sessions with an in-process timer armed from the store's deadlines
+   * (default true). Set false where something else schedules `sessions.closeIdle()`,
+   * e.g. a Durable Object alarm at `sessions.nextIdleDeadline()`.
+   */
+  idleTimer?: boolean;
 };
 
 /** Options of `serve`, in sats. */
@@ -96,6 +103,7 @@ export function lightningSessionServer(
   let bound: string | null = null;
   const getNetwork = networkOf(provider, options.network);
   const answers = new Answers(store);
+  const idle = options.idleTimer === false ? null : new IdleTimer(() => sessions);
   const fail = (problem: Problems.PaymentProblem): VerifyResult => ({ ok: false, problem });
 
   async function createRequest(route: RouteTerms): Promise<Record<string, unknown>> {
@@ -325,6 +333,8 @@ export function lightningSessionServer(
         )
       );
     }
+    // Armed on open (inside a request), never at start-up: some runtimes refuse timers there.
+    await idle?.poke();
     // §open: no management body; the opening request is served its content.
     return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs));
   }
