@@ -61,7 +61,8 @@ export function createPaymentFetch(options: PaymentFetchOptions): PaymentFetch {
       );
       if (!method) continue;
       const authorization = await method.createCredential({ challenge, request: retry });
-      retry.headers.set("Authorization", authorization);
+      // draft-httpauth-payment-01: the challenge may name the header the credential goes in.
+      retry.headers.set(challenge.header ?? "Authorization", authorization);
       await response.body?.cancel();
       return send(retry);
     }

@@ -81,8 +81,12 @@ export interface LightningServerMethod {
 
 /** Options of `createPaymentHandler`. */
 export type PaymentHandlerOptions = {
-  /** HMAC key of challenge ids; at least 32 bytes (UTF-8). */
-  secretKey: string;
+  /**
+   * HMAC key of challenge ids, at least 32 bytes (UTF-8); or a list, newest first, after
+   * a rotation: new challenges use the first, and any of them verifies
+   * (draft-httpauth-payment-01).
+   */
+  secretKey: string | readonly string[];
   realm: string;
   /**
    * This server's identity within its realm. Servers that share a Store, a secret and a
@@ -91,6 +95,11 @@ export type PaymentHandlerOptions = {
    */
   serverId?: string;
   methods: LightningServerMethod[];
+  /**
+   * draft-httpauth-payment-01: ask for the credential in `Payment-Authorization`, so it
+   * coexists with the API's own `Authorization`; it is then accepted only from there.
+   */
+  credentialHeader?: "Payment-Authorization";
   /** Challenge lifetime, default 300 s. */
   expiresInSecs?: number;
   /** Clock (ms), injectable for tests. */
@@ -129,12 +138,18 @@ const MIN_SECRET_BYTES = 32;
 
 /** Builds the MPP server core; throws when the secret key is shorter than 32 bytes. */
 export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHandler {
-  const { secretKey, realm, methods } = options;
-  if (new TextEncoder().encode(secretKey).length < MIN_SECRET_BYTES) {
+  const { realm, methods } = options;
+  const secrets = typeof options.secretKey === "string" ? [options.secretKey] : options.secretKey;
+  const secretKey: string = secrets[0] ?? "";
+  if (
+    secrets.length === 0 ||
+    secrets.some((s) => new TextEncoder().encode(s).length < MIN_SECRET_BYTES)
+  ) {
     throw new RangeError(
       `secretKey must be at least ${MIN_SECRET_BYTES} bytes; generate one with \`openssl rand -base64 32\``,
     );
   }
+  const credentialHeader = options.credentialHeader;
   if (methods.length === 0) throw new RangeError("createPaymentHandler needs at least one method");
   const serverId = options.serverId ?? "";
   const scope = scopeOf(realm, serverId);
@@ -161,6 +176,7 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
           expires,
           ...(route.description !== undefined && { description: route.description }),
           ...(opaque !== undefined && { opaque }),
+          ...(credentialHeader !== undefined && { header: credentialHeader }),
         });
       }),
     );
@@ -182,7 +198,9 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
   return {
     async handle(request, route) {
       validateRoute(route);
-      const authorization = request.headers.get("Authorization");
+      // draft-httpauth-payment-01: a credential may come in Payment-Authorization instead.
+      const inPaymentHeader = request.headers.get("Payment-Authorization");
+      const authorization = inPaymentHeader ?? request.headers.get("Authorization");
       if (!authorization || !/(^|,)\s*payment\s/i.test(authorization)) {
         const detail = `Payment is required${route.description ? ` (${route.description})` : ""}: pay one of the challenges in WWW-Authenticate and retry with its credential.`;
         return reject(route, Problems.paymentRequired(detail));
@@ -223,11 +241,21 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         return reject(route, Problems.methodUnsupported(detail));
       }
       // §challenge id binding: the HMAC proves we issued exactly this challenge.
-      if (echo.realm !== realm || echo.opaque !== opaque || !Challenge.verify(echo, secretKey)) {
+      const issued = secrets.some((secret) => Challenge.verify(echo, secret));
+      if (echo.realm !== realm || echo.opaque !== opaque || !issued) {
         return reject(
           route,
           Problems.invalidChallenge(
             "The echoed challenge was not issued by this server (its id does not match its contents); pay the fresh challenge.",
+          ),
+        );
+      }
+      // -01: accepted only from the header the challenge named (it is HMAC-bound).
+      if ((echo.header !== undefined) !== (inPaymentHeader !== null)) {
+        return reject(
+          route,
+          Problems.invalidChallenge(
+            `Send this credential in the ${echo.header ?? "Authorization"} header, as its challenge says.`,
           ),
         );
       }

@@ -235,4 +235,53 @@ describe("lightning/charge over HTTP: ln402 server and ln402 client", () => {
     });
     expect(t.payer.payments).toHaveLength(0);
   });
+
+  it('behavior: with header="Payment-Authorization" the credential is taken only from that header (core -01)', async () => {
+    const t = setup({ credentialHeader: "Payment-Authorization" });
+    const res = await t.serve(new Request(`http://${REALM}/weather`));
+    const header = res.headers.get("WWW-Authenticate") ?? "";
+    expect(header).toContain('header="Payment-Authorization"');
+    const [challenge] = Challenge.parseAll([header]);
+    if (!challenge) throw new Error("no challenge");
+    expect(challenge.header).toBe("Payment-Authorization");
+    expect(Challenge.verify(challenge, SECRET)).toBe(true);
+    const authorization = await lightningChargeClient(t.payer).createCredential({ challenge });
+    // In Authorization, where the challenge did not ask for it: refused, nothing consumed.
+    expect((await rejected(await t.send(authorization))).type).toBe(`${P}invalid-challenge`);
+    const paid = await t.serve(
+      new Request(`http://${REALM}/weather`, {
+        headers: { Authorization: "Bearer app-token", "Payment-Authorization": authorization },
+      }),
+    );
+    expect(paid.status).toBe(200);
+    expect(paid.headers.get("Cache-Control")).toBe("private");
+    // ln402's paying fetch follows the challenge's header.
+    const res2 = await t.pay(`http://${REALM}/weather`);
+    expect(res2.status).toBe(200);
+    expect(t.sent.at(-1)?.headers.get("Payment-Authorization")).toMatch(/^Payment /);
+  });
+
+  it("behavior: after a secret rotation, challenges made with the previous secret still verify", async () => {
+    const NEW = "a-new-test-only-mpp-secret-0123456789abcdef";
+    const t = setup({ secretKey: [NEW, SECRET] });
+    const res = await t.serve(new Request(`http://${REALM}/weather`));
+    const [issued] = Challenge.parseAll([res.headers.get("WWW-Authenticate") ?? ""]);
+    if (!issued) throw new Error("no challenge");
+    expect(Challenge.verify(issued, NEW)).toBe(true); // new challenges use the newest secret
+    const { id: _id, ...fields } = issued;
+    const client = lightningChargeClient(t.payer);
+    const byOld = Challenge.from({ ...fields, secretKey: SECRET });
+    expect((await t.send(await client.createCredential({ challenge: byOld }))).status).toBe(200);
+    const t2 = setup({ secretKey: [NEW, SECRET] });
+    const r2 = await t2.serve(new Request(`http://${REALM}/weather`));
+    const [other] = Challenge.parseAll([r2.headers.get("WWW-Authenticate") ?? ""]);
+    if (!other) throw new Error("no challenge");
+    const { id: _id2, ...f2 } = other;
+    const forged = Challenge.from({ ...f2, secretKey: "an-unrelated-secret-of-at-least-32-bytes" });
+    const refused = await t2.send(
+      await lightningChargeClient(t2.payer).createCredential({ challenge: forged }),
+    );
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as { type: string }).type).toBe(`${P}invalid-challenge`);
+  });
 });

@@ -29,6 +29,7 @@ const WireChallenge = object({
   expires: optional("expires", string(64)),
   description: optional("description", string(4096)),
   digest: optional("digest", string(1024)),
+  header: optional("header", string(128)),
   opaque: optional("opaque", string(4096)),
 });
 

@@ -107,7 +107,13 @@ export class DevnetLikeTestProvider implements LightningProvider {
   }
 }
 
-type Setup = { expiresInSecs?: number; invoiceExpirySecs?: number; stickyInvoices?: boolean };
+type Setup = {
+  expiresInSecs?: number;
+  invoiceExpirySecs?: number;
+  stickyInvoices?: boolean;
+  secretKey?: string | string[];
+  credentialHeader?: "Payment-Authorization";
+};
 
 /** A Hono app selling /weather (21 sat) and /cheap (1 sat) through ln402's server core. */
 export function setup(options: Setup = {}) {
