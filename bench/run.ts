@@ -1,6 +1,6 @@
 import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
-import { chargeBench, sessionStreamBench } from "./mpp.ts";
+import { chargeBench, chargeMockBench, sessionStreamBench } from "./mpp.ts";
 
 /**
  * `npm run bench [-- scenario…]`: runs the named scenarios (all by default). Each
@@ -9,6 +9,7 @@ import { chargeBench, sessionStreamBench } from "./mpp.ts";
  */
 const scenarios: Record<string, () => Promise<unknown>> = {
   charge: () => chargeBench({ requests: 100 }),
+  "charge-mock": () => chargeMockBench({ requests: 300 }),
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
