@@ -71,7 +71,8 @@ export class IdempotentRequest {
     if (raw === null) return null;
     const stored: unknown = JSON.parse(raw);
     if (!isStored(stored) || stored.fingerprint !== this.#fingerprint) return null;
-    return new Response(stored.status === 204 ? null : decodeBytes(stored.body), {
+    // A copy on a fresh ArrayBuffer: what every runtime's BodyInit accepts.
+    return new Response(stored.status === 204 ? null : new Uint8Array(decodeBytes(stored.body)), {
       status: stored.status,
       headers: stored.headers,
     });
@@ -86,11 +87,15 @@ export class IdempotentRequest {
     if (read.rest) {
       return new Response(prepend(read.chunks, read.rest), { ...init, headers: response.headers });
     }
-    const body = concatBytes(...read.chunks);
+    const body = new Uint8Array(concatBytes(...read.chunks));
+    const headers: [string, string][] = [];
+    response.headers.forEach((value, name) => {
+      headers.push([name, value]);
+    });
     const stored: Stored = {
       fingerprint: this.#fingerprint,
       status: response.status,
-      headers: [...response.headers],
+      headers,
       body: encodeBytes(body),
     };
     // The first delivered answer wins; a concurrent one (another credential) is not stored.
