@@ -2,7 +2,7 @@ import { chargeLndBench } from "./chargeLnd.ts";
 import { facilitatorBench } from "./facilitator.ts";
 import { invoiceBench } from "./invoice.ts";
 import { lnbtcSettleBench } from "./lnbtcSettle.ts";
-import { chargeBench, sessionStreamBench } from "./mpp.ts";
+import { chargeBench, chargeMockBench, sessionStreamBench } from "./mpp.ts";
 
 /**
  * `npm run bench [-- scenario…]`: runs the named scenarios (all by default). Each
@@ -12,6 +12,7 @@ import { chargeBench, sessionStreamBench } from "./mpp.ts";
 const scenarios: Record<string, () => Promise<unknown>> = {
   charge: () => chargeBench({ requests: 100 }),
   "charge-lnd": () => chargeLndBench({ requests: 100 }),
+  "charge-mock": () => chargeMockBench({ requests: 300 }),
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
   "lnbtc-settle": () =>
     lnbtcSettleBench({ concurrency: 16, perRound: 200, rounds: 3, sequential: 50 }),

@@ -1,7 +1,6 @@
 import { type Bolt11Network, decodeInvoice } from "../protocol/bolt11/Bolt11.ts";
 import * as Problems from "../protocol/mpp/Problems.ts";
 import type { Receipt } from "../protocol/mpp/Receipt.ts";
-import * as Receipts from "../protocol/mpp/Receipt.ts";
 import { proves } from "../protocol/Preimage.ts";
 import {
   type Infer,
@@ -15,21 +14,20 @@ import {
 import type { LightningProvider } from "../providers/LightningProvider.ts";
 import { MemoryStore } from "../store/MemoryStore.ts";
 import type { Store } from "../store/Store.ts";
+import { keysOf } from "./keys.ts";
 import { networkOf } from "./network.ts";
 import type { LightningServerMethod, VerifyResult } from "./server.ts";
 
 /** Options of `lightningChargeServer`. */
 export type LightningChargeServerOptions = {
   provider: LightningProvider;
-  /** Where consumed payment hashes and receipts live; default a MemoryStore (one process only). */
+  /** Where consumed payment hashes live; default a MemoryStore (one process only). */
   store?: Store;
   currency?: "sat";
   /** Default: `provider.getNetwork()`, else mainnet. */
   network?: Bolt11Network;
   /** Lifetime of minted invoices, default 300 s. */
   invoiceExpirySecs?: number;
-  /** How long a receipt stays available to a retried credential, default 24 h. */
-  receiptTtlSecs?: number;
 };
 
 /** The lightning/charge method object; `createPaymentHandler` and `toMppxServerMethod` take it. */
@@ -78,12 +76,20 @@ export function lightningChargeServer(
   const { provider } = options;
   const store = options.store ?? new MemoryStore();
   const invoiceExpirySecs = options.invoiceExpirySecs ?? 300;
-  const receiptTtlSecs = options.receiptTtlSecs ?? 86_400;
   const getNetwork = networkOf(provider, options.network);
+  let keys = keysOf("");
+  let bound: string | null = null;
 
   return {
     name: "lightning",
     intent: "charge",
+
+    bind(scope) {
+      if (bound !== null && bound !== scope)
+        throw new Error("this lightning/charge method already serves another server");
+      bound = scope;
+      keys = keysOf(scope);
+    },
 
     async createRequest(route) {
       const amountMsat = Number(route.amount) * 1000;
@@ -139,12 +145,6 @@ export function lightningChargeServer(
           ),
         );
       }
-      const consumedKey = `mpp:consumed:${paymentHash}`;
-      const receiptKey = `mpp:receipt:${challengeId}`;
-      // A retry of a credential we already accepted (its response was lost): same answer.
-      const cached = await recall(consumedKey, receiptKey, challengeId);
-      if (cached) return { ok: true, receipt: cached };
-
       const expected = await getNetwork();
       if (
         invoice.amountMsat !== Number(request.amount) * 1000 ||
@@ -173,6 +173,17 @@ export function lightningChargeServer(
         );
       }
 
+      // draft-lightning-charge-00 §verification: atomically mark the payment consumed; core
+      // -01 §concurrency: one credential sent any number of times is one delivery. A lost
+      // answer is recovered with an Idempotency-Key retry, never by accepting it again.
+      const marker = JSON.stringify({ use: "charge", challengeId, at: nowMs });
+      if (!(await store.putIfAbsent(keys.consumed(paymentHash), marker))) {
+        return fail(
+          Problems.verificationFailed(
+            "This payment was already used; each Lightning payment buys one request. Pay the fresh challenge (or retry with the Idempotency-Key of the first request to get its answer again).",
+          ),
+        );
+      }
       const receipt: Receipt = {
         status: "success",
         method: "lightning",
@@ -181,24 +192,7 @@ export function lightningChargeServer(
         challengeId,
         timestamp: new Date(nowMs).toISOString(),
       };
-      // Receipt first, then the consume-once claim: whoever finds the claim holding this
-      // challenge id can always read the receipt, with no window in between.
-      await store.putIfAbsent(receiptKey, Receipts.serialize(receipt), { ttlSecs: receiptTtlSecs });
-      if (await store.putIfAbsent(consumedKey, challengeId)) return { ok: true, receipt };
-      const again = await recall(consumedKey, receiptKey, challengeId);
-      if (again) return { ok: true, receipt: again };
-      return fail(
-        Problems.verificationFailed(
-          "This payment was already used for another challenge; each Lightning payment buys one request. Pay the fresh challenge.",
-        ),
-      );
+      return { ok: true, receipt };
     },
   };
-
-  /** The receipt of `challengeId` when it is the challenge that consumed the payment. */
-  async function recall(consumedKey: string, receiptKey: string, challengeId: string) {
-    if ((await store.get(consumedKey)) !== challengeId) return null;
-    const stored = await store.get(receiptKey);
-    return stored ? Receipts.parse(stored) : null;
-  }
 }

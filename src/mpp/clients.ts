@@ -10,7 +10,12 @@ export {
   type LightningChargeClientOptions,
   lightningChargeClient,
 } from "./chargeClient.ts";
-export { createPaymentFetch, type PaymentClientMethod, type PaymentFetchOptions } from "./fetch.ts";
+export {
+  createPaymentFetch,
+  type PaymentClientMethod,
+  type PaymentFetch,
+  type PaymentFetchOptions,
+} from "./fetch.ts";
 export {
   type ClientSession,
   type LightningSessionClient,

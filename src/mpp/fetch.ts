@@ -24,12 +24,18 @@ export type PaymentFetchOptions = {
   fetch?: (input: Request) => Promise<Response>;
 };
 
+/** The paying fetch; `unpaid` is the fetch it wraps (session management requests go there). */
+export type PaymentFetch = ((
+  input: Request | string | URL,
+  init?: RequestInit,
+) => Promise<Response>) & {
+  readonly unpaid: (input: Request) => Promise<Response>;
+};
+
 /** A fetch that pays Payment challenges with the given methods. */
-export function createPaymentFetch(
-  options: PaymentFetchOptions,
-): (input: Request | string | URL, init?: RequestInit) => Promise<Response> {
+export function createPaymentFetch(options: PaymentFetchOptions): PaymentFetch {
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
-  return async (input, init) => {
+  const paying = async (input: Request | string | URL, init?: RequestInit) => {
     const request = new Request(input, init);
     if (!request.headers.has("Authorization")) {
       for (const method of options.methods) {
@@ -55,10 +61,12 @@ export function createPaymentFetch(
       );
       if (!method) continue;
       const authorization = await method.createCredential({ challenge, request: retry });
-      retry.headers.set("Authorization", authorization);
+      // draft-httpauth-payment-01: the challenge may name the header the credential goes in.
+      retry.headers.set(challenge.header ?? "Authorization", authorization);
       await response.body?.cancel();
       return send(retry);
     }
     return response;
   };
+  return Object.assign(paying, { unpaid: send });
 }

@@ -4,11 +4,16 @@
  * of mppx's `mppx.charge(route)(request)` without importing mppx (whose server build
  * pulls ~900 KiB into a Worker).
  */
+
+import { canonicalize } from "../protocol/Jcs.ts";
+import { encodeText } from "../protocol/mpp/Base64Url.ts";
 import * as Challenge from "../protocol/mpp/Challenge.ts";
 import * as Credential from "../protocol/mpp/Credential.ts";
 import type { PaymentProblem } from "../protocol/mpp/Problems.ts";
 import * as Problems from "../protocol/mpp/Problems.ts";
 import * as Receipt from "../protocol/mpp/Receipt.ts";
+import { type IdempotencyOptions, IdempotentRequest } from "./idempotency.ts";
+import { scopeOf } from "./keys.ts";
 
 /** What a route charges: `amount` in sats, as a decimal string (draft-lightning-charge-00 §request). */
 export type ChargeRoute = {
@@ -63,22 +68,47 @@ export interface LightningServerMethod {
   createRequest(route: RouteTerms): Promise<Record<string, unknown>>;
   /**
    * Verifies a credential whose challenge this server issued for this route. The method
-   * judges expiry itself: draft-lightning-charge-00 makes it min(expires, invoice expiry),
-   * and a credential it already accepted is answered again from its cache.
+   * judges expiry itself (draft-lightning-charge-00 makes it min(expires, invoice expiry))
+   * and consumes the payment once: a credential it already accepted is refused.
    */
   verify(args: { credential: Credential.Credential; nowMs: number }): Promise<VerifyResult>;
+  /**
+   * Scopes the method's Store keys to one server (`scopeOf(realm, serverId)`); called by
+   * `createPaymentHandler`. A method serves one server: binding it to another throws.
+   */
+  bind?(scope: string): void;
 }
 
 /** Options of `createPaymentHandler`. */
 export type PaymentHandlerOptions = {
-  /** HMAC key of challenge ids; at least 32 bytes (UTF-8). */
-  secretKey: string;
+  /**
+   * HMAC key of challenge ids, at least 32 bytes (UTF-8); or a list, newest first, after
+   * a rotation: new challenges use the first, and any of them verifies
+   * (draft-httpauth-payment-01).
+   */
+  secretKey: string | readonly string[];
   realm: string;
+  /**
+   * This server's identity within its realm. Servers that share a Store, a secret and a
+   * realm (one deployment hosting several merchants) MUST each set a distinct one: it is
+   * bound into every challenge (`opaque`) and scopes every Store key. Default "".
+   */
+  serverId?: string;
   methods: LightningServerMethod[];
+  /**
+   * draft-httpauth-payment-01: ask for the credential in `Payment-Authorization`, so it
+   * coexists with the API's own `Authorization`; it is then accepted only from there.
+   */
+  credentialHeader?: "Payment-Authorization";
   /** Challenge lifetime, default 300 s. */
   expiresInSecs?: number;
   /** Clock (ms), injectable for tests. */
   now?: () => number;
+  /**
+   * Keep delivered answers for `Idempotency-Key` retries (draft-httpauth-payment-01
+   * §idempotency); answered through `respond`. Off when absent.
+   */
+  idempotency?: IdempotencyOptions;
 };
 
 /** The outcome of `handle`: a 402 (or 400) to send, or a paid request to serve. */
@@ -87,9 +117,16 @@ export type HandleResult =
   | {
       status: 200;
       receipt: Receipt.Receipt;
-      /** A management answer (session open/topUp/close) to send as is; null: serve the route. */
+      /**
+       * An answer to send as is: a session management answer (topUp, close) or, for an
+       * `Idempotency-Key` retry of a request already served, the stored answer. null:
+       * serve the route.
+       */
       management: Response | null;
+      /** The route's answer with the receipt attached. */
       withReceipt(response: Response): Response;
+      /** As `withReceipt`, and kept for `Idempotency-Key` retries when the handler stores them. */
+      respond(response: Response): Promise<Response>;
     };
 
 /** A handler that guards routes with Payment challenges. */
@@ -101,13 +138,25 @@ const MIN_SECRET_BYTES = 32;
 
 /** Builds the MPP server core; throws when the secret key is shorter than 32 bytes. */
 export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHandler {
-  const { secretKey, realm, methods } = options;
-  if (new TextEncoder().encode(secretKey).length < MIN_SECRET_BYTES) {
+  const { realm, methods } = options;
+  const secrets = typeof options.secretKey === "string" ? [options.secretKey] : options.secretKey;
+  const secretKey: string = secrets[0] ?? "";
+  if (
+    secrets.length === 0 ||
+    secrets.some((s) => new TextEncoder().encode(s).length < MIN_SECRET_BYTES)
+  ) {
     throw new RangeError(
       `secretKey must be at least ${MIN_SECRET_BYTES} bytes; generate one with \`openssl rand -base64 32\``,
     );
   }
+  const credentialHeader = options.credentialHeader;
   if (methods.length === 0) throw new RangeError("createPaymentHandler needs at least one method");
+  const serverId = options.serverId ?? "";
+  const scope = scopeOf(realm, serverId);
+  for (const method of methods) method.bind?.(scope);
+  // The server's id travels in the HMAC-bound `opaque` (as mppx's `meta`), so a challenge
+  // issued by another server with the same secret and realm never verifies here.
+  const opaque = serverId ? encodeText(canonicalize({ server: serverId })) : undefined;
   const now = options.now ?? Date.now;
   const lifetimeMs = (options.expiresInSecs ?? 300) * 1000;
 
@@ -126,6 +175,8 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
           request,
           expires,
           ...(route.description !== undefined && { description: route.description }),
+          ...(opaque !== undefined && { opaque }),
+          ...(credentialHeader !== undefined && { header: credentialHeader }),
         });
       }),
     );
@@ -147,7 +198,9 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
   return {
     async handle(request, route) {
       validateRoute(route);
-      const authorization = request.headers.get("Authorization");
+      // draft-httpauth-payment-01: a credential may come in Payment-Authorization instead.
+      const inPaymentHeader = request.headers.get("Payment-Authorization");
+      const authorization = inPaymentHeader ?? request.headers.get("Authorization");
       if (!authorization || !/(^|,)\s*payment\s/i.test(authorization)) {
         const detail = `Payment is required${route.description ? ` (${route.description})` : ""}: pay one of the challenges in WWW-Authenticate and retry with its credential.`;
         return reject(route, Problems.paymentRequired(detail));
@@ -159,6 +212,28 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         if (err instanceof Problems.PaymentProblem) return reject(route, err);
         throw err;
       }
+      // A retry of a request already served (its answer was lost): the stored answer,
+      // without verifying (the credential is consumed) or running the route again.
+      const idempotent = await IdempotentRequest.of(
+        options.idempotency,
+        scope,
+        request,
+        authorization,
+      );
+      const replay = await idempotent?.recall();
+      if (replay) {
+        const receiptHeader = replay.headers.get("Payment-Receipt");
+        if (receiptHeader) {
+          const receipt = Receipt.parse(receiptHeader);
+          return {
+            status: 200,
+            receipt,
+            management: replay,
+            withReceipt: (response) => withReceipt(response, receipt),
+            respond: async (response) => withReceipt(response, receipt),
+          };
+        }
+      }
       const echo = credential.challenge;
       const method = methods.find((m) => m.name === echo.method && m.intent === echo.intent);
       if (!method || echo.intent !== route.intent) {
@@ -166,11 +241,21 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         return reject(route, Problems.methodUnsupported(detail));
       }
       // §challenge id binding: the HMAC proves we issued exactly this challenge.
-      if (echo.realm !== realm || !Challenge.verify(echo, secretKey)) {
+      const issued = secrets.some((secret) => Challenge.verify(echo, secret));
+      if (echo.realm !== realm || echo.opaque !== opaque || !issued) {
         return reject(
           route,
           Problems.invalidChallenge(
             "The echoed challenge was not issued by this server (its id does not match its contents); pay the fresh challenge.",
+          ),
+        );
+      }
+      // -01: accepted only from the header the challenge named (it is HMAC-bound).
+      if ((echo.header !== undefined) !== (inPaymentHeader !== null)) {
+        return reject(
+          route,
+          Problems.invalidChallenge(
+            `Send this credential in the ${echo.header ?? "Authorization"} header, as its challenge says.`,
           ),
         );
       }
@@ -203,6 +288,10 @@ export function createPaymentHandler(options: PaymentHandlerOptions): PaymentHan
         receipt,
         management,
         withReceipt: (response) => withReceipt(response, receipt),
+        respond: async (response) => {
+          const paid = withReceipt(response, receipt);
+          return idempotent ? idempotent.keep(paid) : paid;
+        },
       };
     },
   };

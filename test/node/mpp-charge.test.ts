@@ -30,7 +30,7 @@ describe("lightning/charge over HTTP: ln402 server and ln402 client", () => {
     const t = setup();
     const res = await t.pay(`http://${REALM}/weather`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ forecast: "sunny" });
+    expect(await res.json()).toEqual({ forecast: "sunny", n: 1 });
     const first = await rejected(await t.serve(new Request(`http://${REALM}/weather`)));
     expect(first.type).toBe(`${P}payment-required`);
     const header = res.headers.get("Payment-Receipt") ?? "";
@@ -46,26 +46,71 @@ describe("lightning/charge over HTTP: ln402 server and ln402 client", () => {
     expect(t.payer.payments).toHaveLength(1);
   });
 
-  it("behavior: the same credential again (a lost response) gets the same receipt, not a second charge", async () => {
+  it("error: of 64 concurrent copies of one credential exactly one is served; the rest are told it was used", async () => {
     const t = setup();
     const { authorization } = await t.payFresh();
-    const first = await t.send(authorization);
-    const [again, concurrent] = await Promise.all([t.send(authorization), t.send(authorization)]);
-    for (const res of [again, concurrent]) {
-      expect(res.status).toBe(200);
-      expect(res.headers.get("Payment-Receipt")).toBe(first.headers.get("Payment-Receipt"));
+    const answers = await Promise.all(Array.from({ length: 64 }, () => t.send(authorization)));
+    expect(answers.filter((r) => r.status === 200)).toHaveLength(1);
+    for (const res of answers.filter((r) => r.status !== 200)) {
+      const problem = await rejected(res);
+      expect(problem.type).toBe(`${P}verification-failed`);
+      expect(problem.detail).toMatch(/already used/);
     }
+    expect(t.delivered()).toBe(1);
     expect(t.payer.payments).toHaveLength(1);
   });
 
-  it("behavior: a cached answer is still given after the challenge expired", async () => {
+  it("error: a consumed credential is refused later, before and after its challenge expires", async () => {
     const t = setup();
     const { authorization } = await t.payFresh();
-    const first = await t.send(authorization);
+    expect((await t.send(authorization)).status).toBe(200);
+    expect((await rejected(await t.send(authorization))).detail).toMatch(/already used/);
     t.clock.ms += 3600_000;
-    const late = await t.send(authorization);
-    expect(late.status).toBe(200);
-    expect(late.headers.get("Payment-Receipt")).toBe(first.headers.get("Payment-Receipt"));
+    expect((await rejected(await t.send(authorization))).type).toBe(`${P}payment-expired`);
+    expect(t.delivered()).toBe(1);
+  });
+
+  it("behavior: an Idempotency-Key retry of the same request is answered from the store, the handler not run again", async () => {
+    const t = setup();
+    const { authorization } = await t.payFresh();
+    const headers = { Authorization: authorization, "Idempotency-Key": "k-1" };
+    const first = await t.serve(new Request(`http://${REALM}/weather`, { headers }));
+    expect(first.status).toBe(200);
+    const body = await first.text();
+    const again = await t.serve(new Request(`http://${REALM}/weather`, { headers }));
+    expect(again.status).toBe(200);
+    expect(await again.text()).toBe(body);
+    expect(again.headers.get("Payment-Receipt")).toBe(first.headers.get("Payment-Receipt"));
+    expect(again.headers.get("Cache-Control")).toBe("private");
+    expect(t.delivered()).toBe(1);
+  });
+
+  it("error: the same Idempotency-Key on a different request is not served from the store", async () => {
+    const t = setup();
+    const { authorization } = await t.payFresh();
+    const first = await t.serve(
+      new Request(`http://${REALM}/weather`, {
+        headers: { Authorization: authorization, "Idempotency-Key": "k-1" },
+      }),
+    );
+    expect(first.status).toBe(200);
+    // Same key, other credential (a fresh payment): verified and served on its own.
+    const other = await t.payFresh();
+    const second = await t.serve(
+      new Request(`http://${REALM}/weather`, {
+        headers: { Authorization: other.authorization, "Idempotency-Key": "k-1" },
+      }),
+    );
+    expect(second.status).toBe(200);
+    expect(second.headers.get("Payment-Receipt")).not.toBe(first.headers.get("Payment-Receipt"));
+    // Same key and credential, another path: not a retry of the stored request.
+    const elsewhere = await t.serve(
+      new Request(`http://${REALM}/weather?city=oslo`, {
+        headers: { Authorization: authorization, "Idempotency-Key": "k-1" },
+      }),
+    );
+    expect((await rejected(elsewhere)).detail).toMatch(/already used/);
+    expect(t.delivered()).toBe(2);
   });
 
   it("error: a preimage used for one challenge does not pay another that shares its invoice", async () => {
@@ -189,5 +234,54 @@ describe("lightning/charge over HTTP: ln402 server and ln402 client", () => {
       reason: "network-mismatch",
     });
     expect(t.payer.payments).toHaveLength(0);
+  });
+
+  it('behavior: with header="Payment-Authorization" the credential is taken only from that header (core -01)', async () => {
+    const t = setup({ credentialHeader: "Payment-Authorization" });
+    const res = await t.serve(new Request(`http://${REALM}/weather`));
+    const header = res.headers.get("WWW-Authenticate") ?? "";
+    expect(header).toContain('header="Payment-Authorization"');
+    const [challenge] = Challenge.parseAll([header]);
+    if (!challenge) throw new Error("no challenge");
+    expect(challenge.header).toBe("Payment-Authorization");
+    expect(Challenge.verify(challenge, SECRET)).toBe(true);
+    const authorization = await lightningChargeClient(t.payer).createCredential({ challenge });
+    // In Authorization, where the challenge did not ask for it: refused, nothing consumed.
+    expect((await rejected(await t.send(authorization))).type).toBe(`${P}invalid-challenge`);
+    const paid = await t.serve(
+      new Request(`http://${REALM}/weather`, {
+        headers: { Authorization: "Bearer app-token", "Payment-Authorization": authorization },
+      }),
+    );
+    expect(paid.status).toBe(200);
+    expect(paid.headers.get("Cache-Control")).toBe("private");
+    // ln402's paying fetch follows the challenge's header.
+    const res2 = await t.pay(`http://${REALM}/weather`);
+    expect(res2.status).toBe(200);
+    expect(t.sent.at(-1)?.headers.get("Payment-Authorization")).toMatch(/^Payment /);
+  });
+
+  it("behavior: after a secret rotation, challenges made with the previous secret still verify", async () => {
+    const NEW = "a-new-test-only-mpp-secret-0123456789abcdef";
+    const t = setup({ secretKey: [NEW, SECRET] });
+    const res = await t.serve(new Request(`http://${REALM}/weather`));
+    const [issued] = Challenge.parseAll([res.headers.get("WWW-Authenticate") ?? ""]);
+    if (!issued) throw new Error("no challenge");
+    expect(Challenge.verify(issued, NEW)).toBe(true); // new challenges use the newest secret
+    const { id: _id, ...fields } = issued;
+    const client = lightningChargeClient(t.payer);
+    const byOld = Challenge.from({ ...fields, secretKey: SECRET });
+    expect((await t.send(await client.createCredential({ challenge: byOld }))).status).toBe(200);
+    const t2 = setup({ secretKey: [NEW, SECRET] });
+    const r2 = await t2.serve(new Request(`http://${REALM}/weather`));
+    const [other] = Challenge.parseAll([r2.headers.get("WWW-Authenticate") ?? ""]);
+    if (!other) throw new Error("no challenge");
+    const { id: _id2, ...f2 } = other;
+    const forged = Challenge.from({ ...f2, secretKey: "an-unrelated-secret-of-at-least-32-bytes" });
+    const refused = await t2.send(
+      await lightningChargeClient(t2.payer).createCredential({ challenge: forged }),
+    );
+    expect(refused.status).toBe(402);
+    expect(((await refused.json()) as { type: string }).type).toBe(`${P}invalid-challenge`);
   });
 });

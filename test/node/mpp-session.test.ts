@@ -515,4 +515,45 @@ describe("SSE billing from reservations", () => {
     expect(await waiting).toBe(true);
     expect(await sessions.get(id)).toMatchObject({ units: 1, reservedMsat: 0 });
   });
+
+  it("behavior: closing with 8 streams in flight bills every delivered event, refunds the rest exactly, and ends the streams", async () => {
+    const { sessions, payer, open } = setup();
+    const id = await open(1_000);
+    const streams = Array.from({ length: 8 }, () =>
+      readEvents(
+        body(serve({ sessions, sessionId: id, amountPerUnitMsat: UNIT, generate: chunks(10_000) })),
+      ),
+    );
+    const delivered = streams.map(() => 0);
+    // Each stream reads 20 events, so each holds a partly used reservation.
+    for (let k = 0; k < 20; k++) {
+      for (const [i, stream] of streams.entries()) {
+        if (!(await stream.next()).done) delivered[i] = (delivered[i] ?? 0) + 1;
+      }
+    }
+    expect((await sessions.get(id))?.reservedMsat).toBeGreaterThan(0);
+    const closing = sessions.close(id);
+    const tails = streams.map(async (stream, i) => {
+      const others: string[] = [];
+      for await (const e of stream) {
+        if (e.event === "message") delivered[i] = (delivered[i] ?? 0) + 1;
+        else others.push(e.event);
+      }
+      return others;
+    });
+    const [closed, ...ends] = await Promise.all([closing, ...tails]);
+    for (const others of ends) expect(others).toEqual(["session-closed"]);
+    const billed = delivered.reduce((a, b) => a + b, 0);
+    expect(billed).toBeGreaterThanOrEqual(160);
+    expect(closed).toMatchObject({
+      refundMsat: (1_000 - billed) * UNIT,
+      refundStatus: "succeeded",
+    });
+    expect(await sessions.get(id)).toMatchObject({
+      status: "closed",
+      spentMsat: billed * UNIT,
+      units: billed,
+    });
+    expect(payer.balanceMsat()).toBe((1_000 - billed) * UNIT);
+  });
 });

@@ -1,19 +1,25 @@
 import type { Store } from "../../store/Store.ts";
+import { type Keys, keysOf } from "../keys.ts";
 import { ActiveIndex } from "./activeIndex.ts";
-import { applyStep, closedState, deductStep, reserveStep, settleStep } from "./balance.ts";
+import {
+  applyStep,
+  closedState,
+  closingState,
+  deductStep,
+  reserveStep,
+  settleStep,
+} from "./balance.ts";
 import { Refunds } from "./refunds.ts";
 import {
   balanceOf,
   bump,
   type CloseReason,
-  consumedKey,
   idleDeadline,
   parseStored,
   type SessionState,
   SessionStateSchema,
   type SessionView,
   type Step,
-  sessionKey,
   view,
 } from "./state.ts";
 import type {
@@ -39,19 +45,26 @@ export type * from "./types.ts";
  */
 export class Sessions {
   readonly #store: Store;
+  readonly #keys: Keys;
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
   readonly #refunds: Refunds;
   readonly #index: ActiveIndex;
   readonly #wakeups = new Wakeups();
+  /** Streams of this process to stop when their session starts closing. */
+  readonly #closings = new Wakeups();
+  readonly #closeGraceMs: number;
 
   constructor(options: SessionsOptions) {
     this.#store = options.store;
+    this.#keys = keysOf(options.scope ?? "");
     this.#now = options.now ?? Date.now;
     this.#pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.#index = new ActiveIndex(options.store);
+    this.#closeGraceMs = options.closeGraceMs ?? 5_000;
+    this.#index = new ActiveIndex(options.store, this.#keys);
     this.#refunds = new Refunds({
       store: options.store,
+      keys: this.#keys,
       provider: options.provider,
       now: this.#now,
       pollIntervalMs: this.#pollIntervalMs,
@@ -70,10 +83,10 @@ export class Sessions {
     positive("amountPerUnitMsat", args.amountPerUnitMsat);
     positive("idleTimeoutSecs", args.idleTimeoutSecs);
     // §Replay Prevention: closed sessions stay in the store, so this refuses a reopen.
-    if ((await this.#store.get(sessionKey(id))) !== null) return refuse("session-exists");
+    if ((await this.#store.get(this.#keys.session(id))) !== null) return refuse("session-exists");
     const now = this.#now();
     const marker = JSON.stringify({ use: "session-deposit", sessionId: id, at: now });
-    if (!(await this.#store.putIfAbsent(consumedKey(id), marker)))
+    if (!(await this.#store.putIfAbsent(this.#keys.consumed(id), marker)))
       return refuse("deposit-consumed");
     const state: SessionState = {
       version: 1,
@@ -88,8 +101,9 @@ export class Sessions {
       idleTimeoutSecs: args.idleTimeoutSecs,
       openedAt: now,
       lastActivityAt: now,
+      ...(args.bearerTokenHash !== undefined && { bearerTokenHash: args.bearerTokenHash }),
     };
-    if (!(await this.#store.compareAndSwap(sessionKey(id), null, JSON.stringify(state)))) {
+    if (!(await this.#store.compareAndSwap(this.#keys.session(id), null, JSON.stringify(state)))) {
       return refuse("session-exists");
     }
     // Indexed after it exists, so a sweep never drops a session that is being created.
@@ -101,7 +115,7 @@ export class Sessions {
   async deduct(sessionId: string, msat: number): Promise<DeductResult> {
     if (!Number.isSafeInteger(msat) || msat < 0) throw new RangeError("msat must be >= 0");
     const now = this.#now();
-    return applyStep(this.#store, sessionId, (s) => deductStep(s, msat, now));
+    return applyStep(this.#store, this.#keys.session(sessionId), (s) => deductStep(s, msat, now));
   }
 
   /**
@@ -119,7 +133,7 @@ export class Sessions {
     positive("unitMsat", unitMsat);
     const now = this.#now();
     const step = (s: SessionState | null) => reserveStep(s, { streamId, wantMsat, unitMsat, now });
-    return applyStep(this.#store, sessionId, step);
+    return applyStep(this.#store, this.#keys.session(sessionId), step);
   }
 
   /** Atomically spends `usedMsat` of `streamId`'s reservation and releases the rest, waking waiters. */
@@ -132,10 +146,16 @@ export class Sessions {
       throw new RangeError("usedMsat must be >= 0");
     const now = this.#now();
     const step = (s: SessionState | null) => settleStep(s, { streamId, usedMsat, now });
-    const result = await applyStep(this.#store, sessionId, step);
-    // Released msat is balance another stream may be waiting for (the top-up notifier).
-    if (result.ok && result.releasedMsat > 0) this.#wakeups.notify(sessionId);
+    const result = await applyStep(this.#store, this.#keys.session(sessionId), step);
+    // Released msat is balance another stream may be waiting for (the top-up notifier),
+    // and a settle is what a closing session waits for.
+    if (result.ok) this.#wakeups.notify(sessionId);
     return result;
+  }
+
+  /** Calls `stop` when the session starts closing (in this process); returns the unsubscribe. */
+  onClosing(sessionId: string, stop: () => void): () => void {
+    return this.#closings.subscribe(sessionId, stop);
   }
 
   /** Credits a paid top-up (§TopUp Action); its payment hash is consumed once, and waiting streams wake. */
@@ -145,15 +165,19 @@ export class Sessions {
     if (!before) return refuse("session-not-found");
     if (before.status !== "open") return refuse("session-closed");
     const marker = JSON.stringify({ use: "session-top-up", sessionId, at: this.#now() });
-    const hashKey = consumedKey(topUpPaymentHash);
+    const hashKey = this.#keys.consumed(topUpPaymentHash);
     if (!(await this.#store.putIfAbsent(hashKey, marker))) return refuse("payment-consumed");
     const now = this.#now();
-    const result = await applyStep(this.#store, sessionId, (s): Step<TopUpResult> => {
-      if (!s) return { result: { ok: false, reason: "session-not-found" } };
-      if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
-      const write = { ...bump(s, now), topUpMsat: s.topUpMsat + msat };
-      return { write, result: { ok: true, balanceMsat: balanceOf(write) } };
-    });
+    const result = await applyStep(
+      this.#store,
+      this.#keys.session(sessionId),
+      (s): Step<TopUpResult> => {
+        if (!s) return { result: { ok: false, reason: "session-not-found" } };
+        if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
+        const write = { ...bump(s, now), topUpMsat: s.topUpMsat + msat };
+        return { write, result: { ok: true, balanceMsat: balanceOf(write) } };
+      },
+    );
     // Closed between the check and the credit: the payment was not credited, so it is
     // not consumed either (its proof stays usable, e.g. to open a new session).
     if (!result.ok) await this.#store.compareAndSwap(hashKey, marker, null);
@@ -164,7 +188,7 @@ export class Sessions {
   /** Records activity (a bearer request) so the idle timeout restarts; refuses closed sessions. */
   async touch(sessionId: string): Promise<TouchResult> {
     const now = this.#now();
-    return applyStep(this.#store, sessionId, (s): Step<TouchResult> => {
+    return applyStep(this.#store, this.#keys.session(sessionId), (s): Step<TouchResult> => {
       if (!s) return { result: refuse("session-not-found") };
       if (s.status !== "open") return { result: refuse("session-closed") };
       return { write: bump(s, now), result: { ok: true } };
@@ -173,8 +197,10 @@ export class Sessions {
 
   /** The session with its balance, or null when unknown. */
   async get(sessionId: string): Promise<SessionView | null> {
-    const raw = await this.#store.get(sessionKey(sessionId));
-    return raw === null ? null : view(parseStored(raw, SessionStateSchema, sessionKey(sessionId)));
+    const raw = await this.#store.get(this.#keys.session(sessionId));
+    return raw === null
+      ? null
+      : view(parseStored(raw, SessionStateSchema, this.#keys.session(sessionId)));
   }
 
   /** The unspent balance in msat, or null when the session is unknown. */
@@ -250,24 +276,38 @@ export class Sessions {
     return next;
   }
 
-  /** Marks closed (when `shouldClose` agrees with the fresh state), refunds, unindexes; null when skipped. */
+  /**
+   * Marks closed (when `shouldClose` agrees with the fresh state), refunds, unindexes; null
+   * when skipped. A session with reservations goes through `closing` first: its streams
+   * stop and settle what they delivered, then the refund is fixed at what is left.
+   */
   async #close(
     id: string,
     reason: CloseReason,
     shouldClose: (s: SessionState) => boolean,
   ): Promise<CloseResult | null> {
-    const now = this.#now();
-    type Marked = { state: SessionState; alreadyClosed: boolean } | null;
+    const key = this.#keys.session(id);
+    type Marked = { state: SessionState; alreadyClosed: boolean } | "closing" | null;
     // §Server-Initiated Close: "Mark session.status = closed atomically before attempting the refund".
-    const marked = await applyStep(this.#store, id, (s): Step<Marked> => {
+    const finish = (s: SessionState | null): Step<Marked> => {
       if (!s) return { result: null };
       if (s.status === "closed") return { result: { state: s, alreadyClosed: true } };
-      if (!shouldClose(s)) return { result: null };
-      // Outstanding reservations are refunded too (a crashed stream's never settles).
-      const write = closedState(s, { closedAt: now, closeReason: reason });
+      const closeReason = s.closeReason ?? reason;
+      const write = closedState(s, { closedAt: this.#now(), closeReason });
       return { write, result: { state: write, alreadyClosed: false } };
+    };
+    let marked = await applyStep(this.#store, key, (s): Step<Marked> => {
+      if (s?.status !== "open") return finish(s);
+      if (!shouldClose(s)) return { result: null };
+      if (!s.reservations?.length) return finish(s);
+      return { write: closingState(s, reason), result: "closing" };
     });
-    if (!marked) return null;
+    if (marked === "closing") {
+      this.#closings.notify(id);
+      await this.#drained(id);
+      marked = await applyStep(this.#store, key, finish);
+    }
+    if (marked === null || marked === "closing") return null;
     this.#wakeups.notify(id);
     const { state, alreadyClosed } = marked;
     const refundMsat = state.refundMsat ?? 0;
@@ -283,6 +323,19 @@ export class Sessions {
       closeReason: state.closeReason ?? reason,
       alreadyClosed,
     };
+  }
+
+  /** Waits (at most the grace period) until no stream holds a reservation on a closing session. */
+  async #drained(id: string): Promise<void> {
+    await waitUntil({
+      check: async () => {
+        const s = await this.get(id);
+        return s?.status !== "closing" || !s.reservations?.length ? true : null;
+      },
+      subscribe: (wake) => this.#wakeups.subscribe(id, wake),
+      timeoutMs: this.#closeGraceMs,
+      pollIntervalMs: this.#pollIntervalMs,
+    });
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Store } from "../../store/Store.ts";
-import { ACTIVE_KEY, ActiveIndexSchema, parseStored } from "./state.ts";
+import type { Keys } from "../keys.ts";
+import { ActiveIndexSchema, parseStored } from "./state.ts";
 
 const MAX_CAS_ATTEMPTS = 10_000;
 
@@ -10,15 +11,17 @@ const MAX_CAS_ATTEMPTS = 10_000;
  */
 export class ActiveIndex {
   readonly #store: Store;
+  readonly #key: string;
 
-  constructor(store: Store) {
+  constructor(store: Store, keys: Keys) {
     this.#store = store;
+    this.#key = keys.active;
   }
 
   /** The indexed session ids. */
   async ids(): Promise<string[]> {
-    const raw = await this.#store.get(ACTIVE_KEY);
-    return raw === null ? [] : parseStored(raw, ActiveIndexSchema, ACTIVE_KEY);
+    const raw = await this.#store.get(this.#key);
+    return raw === null ? [] : parseStored(raw, ActiveIndexSchema, this.#key);
   }
 
   /** Adds `id` (no-op when present). */
@@ -33,10 +36,10 @@ export class ActiveIndex {
 
   async #change(change: (ids: string[]) => string[] | null): Promise<void> {
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const raw = await this.#store.get(ACTIVE_KEY);
-      const next = change(raw === null ? [] : parseStored(raw, ActiveIndexSchema, ACTIVE_KEY));
+      const raw = await this.#store.get(this.#key);
+      const next = change(raw === null ? [] : parseStored(raw, ActiveIndexSchema, this.#key));
       if (next === null) return;
-      if (await this.#store.compareAndSwap(ACTIVE_KEY, raw, JSON.stringify(next))) return;
+      if (await this.#store.compareAndSwap(this.#key, raw, JSON.stringify(next))) return;
     }
     throw new Error("session index: too much write contention, gave up");
   }

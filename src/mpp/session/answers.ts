@@ -21,15 +21,18 @@ export class Answers {
     this.#store = store;
   }
 
-  /** Records and returns a management answer (the first recorded one wins). */
+  /**
+   * Records and returns an answer (the first recorded one wins): a management body, or
+   * none for an open, whose request is then served its content (§open).
+   */
   async give(
     key: string,
     receipt: Receipts.Receipt,
-    body: Record<string, unknown>,
+    body?: Record<string, unknown>,
   ): Promise<VerifyResult> {
     const stored = JSON.stringify({ receipt: Receipts.serialize(receipt), body });
     await this.#store.putIfAbsent(key, stored, { ttlSecs: ANSWER_TTL_SECS });
-    return { ok: true, receipt, body };
+    return body ? { ok: true, receipt, body } : { ok: true, receipt };
   }
 
   /** The answer already given for `key`, or null. */
@@ -37,9 +40,9 @@ export class Answers {
     const raw = await this.#store.get(key);
     if (raw === null) return null;
     const parsed: unknown = JSON.parse(raw);
-    if (!isRecord(parsed) || typeof parsed.receipt !== "string" || !isRecord(parsed.body))
-      return null;
-    return { ok: true, receipt: Receipts.parse(parsed.receipt), body: parsed.body };
+    if (!isRecord(parsed) || typeof parsed.receipt !== "string") return null;
+    const receipt = Receipts.parse(parsed.receipt);
+    return isRecord(parsed.body) ? { ok: true, receipt, body: parsed.body } : { ok: true, receipt };
   }
 }
 
@@ -71,6 +74,7 @@ export function refusal(reason: "session-not-found" | "session-closed"): Problem
 /** §close receipt: `refundStatus` is the recorded outcome; a failed refund is never `succeeded`. */
 export function closeAnswer(closed: Extract<CloseResult, { ok: true }>): CloseAnswer {
   return {
+    status: "closed",
     sessionId: closed.sessionId,
     refundSats: closed.refundMsat / 1000,
     refundStatus: closed.refundStatus,

@@ -7,7 +7,6 @@ import {
   type SessionState,
   SessionStateSchema,
   type Step,
-  sessionKey,
   unspentOf,
 } from "./state.ts";
 import type { DeductResult, ReserveResult, SettleResult } from "./types.ts";
@@ -23,12 +22,16 @@ import type { DeductResult, ReserveResult, SettleResult } from "./types.ts";
  * back to the balance. The balance a client sees, `deduct` and a top-up's result all
  * leave reserved msat out, so reserved and spent together never exceed deposit + top-ups.
  *
+ * Closing with streams in flight: `close` first marks the session `closing` (no more
+ * reservations), tells this process's streams to stop, and waits (bounded) for their
+ * settles, so every delivered event is billed and the refund is exactly the rest.
+ *
  * Crash trade-off: a process that dies holding a reservation never settles it. `close`
  * (and so the idle sweep) refunds deposit + top-ups − spent, i.e. the whole reservation
  * goes back to the payer, who never loses money. The merchant loses the events that were
  * delivered from that reservation but not settled: at most one reservation (≤ 64 units,
- * see `sse.ts`) per crashed stream. The same holds for a stream still running in
- * another process when the session is closed: its settle then finds no reservation.
+ * see `sse.ts`) per crashed stream. The same holds for a stream in another process that
+ * does not settle within the close's grace period.
  */
 
 const MAX_CAS_ATTEMPTS = 10_000;
@@ -36,17 +39,16 @@ const MAX_CAS_ATTEMPTS = 10_000;
 /** Read-modify-CAS loop over one session record; retries only when another writer won. */
 export async function applyStep<R>(
   store: Store,
-  sessionId: string,
+  key: string,
   step: (s: SessionState | null) => Step<R>,
 ): Promise<R> {
-  const key = sessionKey(sessionId);
   for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
     const raw = await store.get(key);
     const { write, result } = step(raw === null ? null : parseStored(raw, SessionStateSchema, key));
     if (!write) return result;
     if (await store.compareAndSwap(key, raw, JSON.stringify(write))) return result;
   }
-  throw new Error(`session ${sessionId}: too much write contention, gave up`);
+  throw new Error(`${key}: too much write contention, gave up`);
 }
 
 /** Takes exactly `msat` (one unit) from the available balance, or refuses when it is short. */
@@ -110,7 +112,8 @@ export function settleStep(
   const { streamId, usedMsat, now } = args;
   if (!s) return { result: { ok: false, reason: "session-not-found" } };
   // Closed: `close` already refunded the whole reservation (see the trade-off above).
-  if (s.status !== "open") return { result: { ok: false, reason: "session-closed" } };
+  // Closing: the close waits for this settle, so what the stream delivered is billed.
+  if (s.status === "closed") return { result: { ok: false, reason: "session-closed" } };
   const held = s.reservations ?? [];
   const mine = held.find((r) => r.streamId === streamId);
   if (!mine) return { result: { ok: false, reason: "reservation-not-found" } };
@@ -136,6 +139,14 @@ export function settleStep(
       releasedMsat: mine.msat - usedMsat,
     },
   };
+}
+
+/** The closing form of `s`: nothing more can be reserved, deducted or credited; settles still land. */
+export function closingState(
+  s: SessionState,
+  closeReason: SessionState["closeReason"],
+): SessionState {
+  return { ...s, version: s.version + 1, status: "closing", ...(closeReason && { closeReason }) };
 }
 
 /** The closed form of `s`: no reservations left, the refund fixed at deposit + top-ups − spent. */

@@ -1,3 +1,4 @@
+import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import {
   type Bolt11Network,
   type DecodedInvoice,
@@ -6,7 +7,7 @@ import {
 import { ProblemError } from "../../protocol/Errors.ts";
 import * as Challenge from "../../protocol/mpp/Challenge.ts";
 import * as Credential from "../../protocol/mpp/Credential.ts";
-import { proves } from "../../protocol/Preimage.ts";
+import { paymentHashOf, proves } from "../../protocol/Preimage.ts";
 import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import type { PaymentClientMethod } from "../fetch.ts";
@@ -36,16 +37,24 @@ export type LightningSessionClientOptions = {
 export type ClientSession = {
   sessionId: string;
   preimage: string;
+  /** The most recent challenge seen for this session; bearer and close echo it while unexpired (core -01). */
   challenge: Challenge.Challenge;
   depositSats: number;
   /** The origin the session was opened with; bearer credentials are sent there only. */
   origin: string | null;
   /** The open credential, to resend as is if its answer was lost (the server answers it again). */
   openCredential: string;
+  /** The bearer token registered at open (mpp-specs #311), when the server offered it. */
+  bearerToken?: string;
 };
 
-/** A transport: the plain fetch that reaches the server. */
-export type Send = (input: Request) => Promise<Response>;
+/** A transport: the plain fetch that reaches the server, or a paying fetch (its `unpaid` transport is used). */
+export type Send = ((input: Request) => Promise<Response>) & {
+  readonly unpaid?: (input: Request) => Promise<Response>;
+};
+
+/** The plain transport of `send`: management requests must not be paid or given a bearer. */
+const plain = (send: Send) => send.unpaid ?? send;
 
 /** The client refused a session challenge, or the server refused a session action. */
 export class SessionClientError extends ProblemError {
@@ -86,9 +95,13 @@ export function lightningSessionClient(
       const why = err instanceof SchemaIssue || err instanceof Error ? err.message : "unreadable";
       throw new SessionClientError(`The challenge is not a lightning session: ${why}`);
     }
-    const depositSats = Number(request.depositAmount);
+    // §request: depositAmount is optional; the invoice's amount is the deposit then.
+    const depositSats =
+      request.depositAmount === undefined
+        ? (invoice.amountMsat ?? 0) / 1000
+        : Number(request.depositAmount);
     const network = options.network ?? (await provider.getNetwork?.());
-    if (invoice.amountMsat !== depositSats * 1000)
+    if (invoice.amountMsat === null || invoice.amountMsat !== depositSats * 1000)
       throw new SessionClientError("The deposit invoice's amount differs from depositAmount.");
     if (invoice.paymentHash !== request.paymentHash)
       throw new SessionClientError(
@@ -124,14 +137,33 @@ export function lightningSessionClient(
     return { preimage, paymentHash: invoice.paymentHash, depositSats };
   }
 
+  /** The proof of ownership bearer and close carry: the preimage, and the token when registered. */
+  function owner(s: ClientSession) {
+    return {
+      sessionId: s.sessionId,
+      preimage: s.preimage,
+      ...(s.bearerToken !== undefined && { bearerToken: s.bearerToken }),
+    };
+  }
+
   function bearer(s: ClientSession): string {
-    const payload = { action: "bearer", sessionId: s.sessionId, preimage: s.preimage };
+    const payload = { action: "bearer", ...owner(s) };
     return Credential.serialize({ challenge: s.challenge, payload });
+  }
+
+  /** Whether a challenge can still be echoed (core -01: the most recent unexpired one). */
+  const live = (c: Challenge.Challenge) => now() < Date.parse(c.expires ?? "");
+
+  /** The challenge close echoes: the session's latest while unexpired, else a fresh one. */
+  async function echoable(send: Send, url: string, s: ClientSession) {
+    if (live(s.challenge)) return s.challenge;
+    s.challenge = await freshChallenge(send, url);
+    return s.challenge;
   }
 
   /** A fresh session challenge of `url` (an unpaid request answers 402 with one). */
   async function freshChallenge(send: Send, url: string): Promise<Challenge.Challenge> {
-    const res = await send(new Request(url));
+    const res = await plain(send)(new Request(url));
     await res.body?.cancel();
     const header = res.headers.get("WWW-Authenticate");
     const challenge = Challenge.parseAll(header ? [header] : []).find(
@@ -143,7 +175,7 @@ export function lightningSessionClient(
   }
 
   async function managed<T>(send: Send, url: string, credential: string): Promise<T> {
-    const res = await send(new Request(url, { headers: { Authorization: credential } }));
+    const res = await plain(send)(new Request(url, { headers: { Authorization: credential } }));
     const body: unknown = await res.json().catch(() => null);
     if (res.status !== 200 || typeof body !== "object" || body === null) {
       const detail = (body as { detail?: unknown } | null)?.detail;
@@ -159,14 +191,27 @@ export function lightningSessionClient(
     name: "lightning",
     intent: "session",
     async createCredential({ challenge, request }) {
-      if (session) return bearer(session);
+      if (session) {
+        // A 402 while a session is open: its challenge is now the one to echo.
+        session.challenge = challenge;
+        return bearer(session);
+      }
       const { preimage, paymentHash, depositSats } = await pay(challenge);
       const returned = await provider.createInvoice({
         amountMsat: 0,
         description: "ln402 session refund",
         expirySecs: options.returnInvoiceExpirySecs ?? 7 * 86_400,
       });
-      const payload = { action: "open", preimage, returnInvoice: returned.invoice };
+      // mpp-specs #311: a token routing nodes never see, registered by its hash.
+      const offered = challenge.request.bearerToken;
+      const bearerToken =
+        offered === "offered" || offered === "required" ? bytesToHex(randomBytes(32)) : undefined;
+      const payload = {
+        action: "open",
+        preimage,
+        returnInvoice: returned.invoice,
+        ...(bearerToken !== undefined && { bearerTokenHash: paymentHashOf(bearerToken) }),
+      };
       const openCredential = Credential.serialize({ challenge, payload });
       // sessionId = the deposit's payment hash (§request); remembered before the open is
       // sent, so a deposit is never paid twice (a lost answer: resend `openCredential`).
@@ -178,13 +223,18 @@ export function lightningSessionClient(
         depositSats,
         origin,
         openCredential,
+        ...(bearerToken !== undefined && { bearerToken }),
       };
       options.onProgress?.({ type: "opened", sessionId: paymentHash });
       return openCredential;
     },
     // The preimage is the session's bearer secret: never send it to another origin.
+    // An expired challenge is not echoed: the request goes without, and its 402's fresh
+    // challenge is echoed instead (createCredential).
     authorization: (url) =>
-      session?.origin && new URL(url).origin === session.origin ? bearer(session) : null,
+      session?.origin && new URL(url).origin === session.origin && live(session.challenge)
+        ? bearer(session)
+        : null,
     async topUp(send, url) {
       const s = session;
       if (!s) throw new SessionClientError("No open session to top up.");
@@ -196,17 +246,19 @@ export function lightningSessionClient(
         url,
         Credential.serialize({ challenge, payload }),
       );
+      s.challenge = challenge;
       options.onProgress?.({ type: "topUp", sessionId: s.sessionId, amountSats: paid.depositSats });
       return { balanceSats: body.balanceSats, topUpSats: body.topUpSats };
     },
     async close(send, url) {
       const s = session;
       if (!s) throw new SessionClientError("No open session to close.");
-      const payload = { action: "close", sessionId: s.sessionId, preimage: s.preimage };
+      const payload = { action: "close", ...owner(s) };
+      const challenge = await echoable(send, url, s);
       const body = await managed<CloseAnswer>(
         send,
         url,
-        Credential.serialize({ challenge: s.challenge, payload }),
+        Credential.serialize({ challenge, payload }),
       );
       session = null;
       const { refundSats, refundStatus } = body;

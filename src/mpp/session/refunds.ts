@@ -1,7 +1,8 @@
 import { LightningError } from "../../providers/errors.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import type { Store } from "../../store/Store.ts";
-import { parseStored, type RefundRecord, RefundRecordSchema, refundKey } from "./state.ts";
+import type { Keys } from "../keys.ts";
+import { parseStored, type RefundRecord, RefundRecordSchema } from "./state.ts";
 
 /**
  * The refund of a closed session's balance (draft-lightning-session-00 §Close Action):
@@ -26,6 +27,7 @@ const HEX64 = /^[0-9a-f]{64}$/i;
  */
 export class Refunds {
   readonly #store: Store;
+  readonly #keys: Keys;
   readonly #provider: LightningProvider;
   readonly #now: () => number;
   readonly #pollIntervalMs: number;
@@ -35,12 +37,14 @@ export class Refunds {
 
   constructor(options: {
     store: Store;
+    keys: Keys;
     provider: LightningProvider;
     now: () => number;
     pollIntervalMs: number;
     maxFeeMsat?: number | undefined;
   }) {
     this.#store = options.store;
+    this.#keys = options.keys;
     this.#provider = options.provider;
     this.#now = options.now;
     this.#pollIntervalMs = options.pollIntervalMs;
@@ -57,7 +61,7 @@ export class Refunds {
     if (refundMsat === 0) return { status: "skipped" };
     const running = this.#inflight.get(sessionId);
     if (running) return running;
-    const key = refundKey(sessionId);
+    const key = this.#keys.refund(sessionId);
     const pending: RefundRecord = { status: "pending", refundMsat, attemptedAt: this.#now() };
     const pendingRaw = JSON.stringify(pending);
     if (!(await this.#store.putIfAbsent(key, pendingRaw))) return this.#recorded(sessionId, key);
@@ -72,8 +76,9 @@ export class Refunds {
 
   /** The recorded refund of a session, or null when none was attempted. */
   async recorded(sessionId: string): Promise<RefundRecord | null> {
-    const raw = await this.#store.get(refundKey(sessionId));
-    return raw === null ? null : parseStored(raw, RefundRecordSchema, refundKey(sessionId));
+    const key = this.#keys.refund(sessionId);
+    const raw = await this.#store.get(key);
+    return raw === null ? null : parseStored(raw, RefundRecordSchema, key);
   }
 
   async #pay(

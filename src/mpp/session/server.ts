@@ -18,9 +18,11 @@ import { SchemaIssue } from "../../protocol/Schema.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { MemoryStore } from "../../store/MemoryStore.ts";
 import type { Store } from "../../store/Store.ts";
+import { keysOf } from "../keys.ts";
 import { networkOf } from "../network.ts";
 import type { LightningServerMethod, RouteTerms, VerifyResult } from "../server.ts";
 import { Answers, closeAnswer, receiptFor, refusal } from "./answers.ts";
+import { IdleTimer } from "./idleTimer.ts";
 import { Sessions } from "./Sessions.ts";
 import { serve as serveStream } from "./sse.ts";
 import { parsePayload, type SessionPayload, SessionRequest } from "./wire.ts";
@@ -43,12 +45,25 @@ export type LightningSessionServerOptions = {
   now?: () => number;
   /** How often a paused stream re-reads the store for another instance's top-up (ms). */
   pollIntervalMs?: number;
+  /**
+   * Refuse sessions without a bearer token (mpp-specs #311). Off by default so clients
+   * that know only the draft keep working; a session that registered a token always
+   * needs it, whatever this says.
+   */
+  requireBearerToken?: boolean;
+  /**
+   * Close idle sessions with an in-process timer armed from the store's deadlines
+   * (default true). Set false where something else schedules `sessions.closeIdle()`,
+   * e.g. a Durable Object alarm at `sessions.nextIdleDeadline()`.
+   */
+  idleTimer?: boolean;
 };
 
 /** Options of `serve`, in sats. */
 export type SessionServeOptions = {
   sessionId: string;
-  satsPerChunk: number;
+  /** Sats per event, at most the price the payer agreed to (default that price). */
+  satsPerChunk?: number;
   generate: AsyncIterable<string> | ((signal: AbortSignal) => AsyncIterable<string>);
   /** How long a stream paused for a top-up waits (default 60 s). */
   timeoutMs?: number;
@@ -64,7 +79,7 @@ export type LightningSessionServer = LightningServerMethod & {
   deduct(sessionId: string, sats: number): Promise<boolean>;
   /** Resolves true once the balance grows (a top-up), false on timeout or close. */
   waitForTopUp(sessionId: string, timeoutMs?: number): Promise<boolean>;
-  /** An SSE response billing `satsPerChunk` per event (draft-lightning-session-00 §Streaming). */
+  /** An SSE response billing the agreed price per event (draft-lightning-session-00 §Streaming). */
   serve(options: SessionServeOptions): Response;
 };
 
@@ -75,14 +90,20 @@ export function lightningSessionServer(
   const { provider } = options;
   const store = options.store ?? new MemoryStore();
   const now = options.now ?? Date.now;
-  const sessions = new Sessions({
-    store,
-    provider,
-    now,
-    ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
-  });
+  const engine = (scope: string) =>
+    new Sessions({
+      store,
+      provider,
+      now,
+      scope,
+      ...(options.pollIntervalMs !== undefined && { pollIntervalMs: options.pollIntervalMs }),
+    });
+  let sessions = engine("");
+  let keys = keysOf("");
+  let bound: string | null = null;
   const getNetwork = networkOf(provider, options.network);
   const answers = new Answers(store);
+  const idle = options.idleTimer === false ? null : new IdleTimer(() => sessions);
   const fail = (problem: Problems.PaymentProblem): VerifyResult => ({ ok: false, problem });
 
   async function createRequest(route: RouteTerms): Promise<Record<string, unknown>> {
@@ -109,6 +130,7 @@ export function lightningSessionServer(
       paymentHash: decoded.paymentHash,
       depositAmount,
       idleTimeout: String(route.idleTimeout ?? options.idleTimeout ?? 300),
+      bearerToken: options.requireBearerToken ? "required" : "offered",
       ...(unitType !== undefined && { unitType }),
       ...(route.description !== undefined && { description: route.description }),
     };
@@ -123,9 +145,15 @@ export function lightningSessionServer(
     } catch {
       return Problems.unknownChallenge("The challenge's deposit invoice does not decode.");
     }
+    const depositMsat =
+      request.depositAmount === undefined
+        ? invoice.amountMsat
+        : Number(request.depositAmount) * 1000;
     if (
       invoice.paymentHash !== request.paymentHash ||
-      invoice.amountMsat !== Number(request.depositAmount) * 1000 ||
+      invoice.amountMsat === null ||
+      invoice.amountMsat !== depositMsat ||
+      invoice.amountMsat < Number(request.amount) * 1000 ||
       invoice.network !== (await getNetwork())
     ) {
       return Problems.verificationFailed(
@@ -142,6 +170,30 @@ export function lightningSessionServer(
       return Problems.expiredInvoice("The deposit invoice has expired; pay the fresh challenge.");
     }
     return invoice;
+  }
+
+  /**
+   * mpp-specs #311: every forwarding node learns the deposit preimage, so a session that
+   * registered a bearer token at open needs it on every bearer and close; a problem when
+   * it is missing or wrong (or required by this server and never registered).
+   */
+  async function ownerCheck(sessionId: string, token: string | undefined) {
+    const session = await sessions.get(sessionId);
+    if (!session) return refusal("session-not-found");
+    const registered = session.bearerTokenHash;
+    if (registered === undefined) {
+      return options.requireBearerToken
+        ? Problems.invalidPayload(
+            "This server requires a bearer token; open a new session with one.",
+          )
+        : null;
+    }
+    if (token === undefined || paymentHashOf(token) !== registered) {
+      return Problems.invalidPayload(
+        "This session is bound to a bearer token: send the bearerToken registered at open.",
+      );
+    }
+    return null;
   }
 
   async function verify(args: {
@@ -162,9 +214,14 @@ export function lightningSessionServer(
     // Per challenge and exact payload: the same credential again gets the same answer,
     // while the same challenge with another payload (another session) does not.
     const payloadHash = bytesToHex(sha256(new TextEncoder().encode(JSON.stringify(payload))));
-    const cacheKey = `mpp:session:answer:${challengeId}:${payloadHash}`;
+    const cacheKey = keys.answer(challengeId, payloadHash);
     if (payload.action !== "bearer") {
       const cached = await answers.recall(cacheKey);
+      // A resent open (its answer was lost) is served again while the session is open.
+      if (cached?.ok && !cached.body) {
+        const s = await sessions.get(cached.receipt.reference);
+        return s?.status === "open" ? cached : fail(refusal("session-closed"));
+      }
       if (cached) return cached;
     }
     const proof = payload.action === "topUp" ? payload.topUpPreimage : payload.preimage;
@@ -175,6 +232,16 @@ export function lightningSessionServer(
       if (provenHash !== payload.sessionId) {
         return fail(Problems.invalidPreimage("sha256(preimage) is not the sessionId."));
       }
+      // core -01: bearer and close echo the most recent unexpired challenge.
+      if (!(nowMs < Date.parse(credential.challenge.expires ?? ""))) {
+        return fail(
+          Problems.paymentExpired(
+            `The echoed challenge expired at ${credential.challenge.expires}; echo the fresh challenge.`,
+          ),
+        );
+      }
+      const owner = await ownerCheck(payload.sessionId, payload.bearerToken);
+      if (owner) return fail(owner);
       if (payload.action === "bearer") {
         const touched = await sessions.touch(payload.sessionId);
         if (!touched.ok) return fail(refusal(touched.reason));
@@ -200,7 +267,8 @@ export function lightningSessionServer(
         ),
       );
     }
-    const depositMsat = Number(request.depositAmount) * 1000;
+    // The deposit is what the invoice (checked against depositAmount when given) is for.
+    const depositMsat = deposit.amountMsat ?? 0;
 
     if (payload.action === "topUp") {
       const credited = await sessions.topUp(payload.sessionId, deposit.paymentHash, depositMsat);
@@ -211,7 +279,9 @@ export function lightningSessionServer(
           fail(Problems.verificationFailed("This top-up payment was already credited."))
         );
       }
+      // §TopUp Action: HTTP 200 with {"status":"ok"} (the balance is extra).
       const body = {
+        status: "ok",
         sessionId: payload.sessionId,
         balanceSats: credited.balanceMsat / 1000,
         topUpSats: depositMsat / 1000,
@@ -237,13 +307,21 @@ export function lightningSessionServer(
         ),
       );
     }
+    if (options.requireBearerToken && payload.bearerTokenHash === undefined) {
+      return fail(
+        Problems.invalidPayload(
+          "This server requires a bearer token: send bearerTokenHash (sha256 of a random 32-byte token) with open.",
+        ),
+      );
+    }
     const sessionId = deposit.paymentHash;
     const opened = await sessions.open({
+      ...(payload.bearerTokenHash !== undefined && { bearerTokenHash: payload.bearerTokenHash }),
       sessionId,
       depositMsat,
       returnInvoice: payload.returnInvoice,
       amountPerUnitMsat: Number(request.amount) * 1000,
-      idleTimeoutSecs: Number(request.idleTimeout),
+      idleTimeoutSecs: Number(request.idleTimeout ?? options.idleTimeout ?? 300),
     });
     if (!opened.ok) {
       return (
@@ -255,14 +333,26 @@ export function lightningSessionServer(
         )
       );
     }
-    const body = { sessionId, status: "open", balanceSats: depositMsat / 1000 };
-    return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs), body);
+    // Armed on open (inside a request), never at start-up: some runtimes refuse timers there.
+    await idle?.poke();
+    // §open: no management body; the opening request is served its content.
+    return answers.give(cacheKey, receiptFor(sessionId, challengeId, nowMs));
   }
 
   return {
     name: "lightning",
     intent: "session",
-    sessions,
+    get sessions() {
+      return sessions;
+    },
+    bind(scope) {
+      if (bound === scope) return;
+      if (bound !== null)
+        throw new Error("this lightning/session method already serves another server");
+      bound = scope;
+      keys = keysOf(scope);
+      sessions = engine(scope);
+    },
     createRequest,
     verify,
     async deduct(sessionId, sats) {
@@ -273,7 +363,7 @@ export function lightningSessionServer(
       serveStream({
         sessions,
         sessionId: o.sessionId,
-        amountPerUnitMsat: satsToMsat(o.satsPerChunk),
+        ...(o.satsPerChunk !== undefined && { amountPerUnitMsat: satsToMsat(o.satsPerChunk) }),
         generate: o.generate,
         ...(o.timeoutMs !== undefined && { topUpTimeoutMs: o.timeoutMs }),
       }),

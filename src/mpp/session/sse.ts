@@ -17,7 +17,11 @@ import { type BudgetRefusal, StreamBudget } from "./streamBudget.ts";
 export type ServeOptions = {
   sessions: Sessions;
   sessionId: string;
-  amountPerUnitMsat: number;
+  /**
+   * msat per event, at most the price the payer agreed to in the challenge (stored with
+   * the session); default that price. A route can never bill more than was agreed.
+   */
+  amountPerUnitMsat?: number;
   /** The content, one event per string; a function gets a signal that aborts on disconnect. */
   generate: AsyncIterable<string> | ((signal: AbortSignal) => AsyncIterable<string>);
   /** How long a paused stream waits for a top-up (default 60 000 ms, the draft's RECOMMENDED 60 s). */
@@ -120,7 +124,7 @@ class Meter {
   readonly #options: ServeOptions;
   readonly #signal: AbortSignal;
   readonly #chunks: AsyncIterator<string>;
-  readonly #budget: StreamBudget;
+  #budget: StreamBudget | null = null;
   #ended = false;
 
   constructor(options: ServeOptions, signal: AbortSignal) {
@@ -130,23 +134,37 @@ class Meter {
     this.#chunks = (typeof generate === "function" ? generate(signal) : generate)[
       Symbol.asyncIterator
     ]();
-    this.#budget = new StreamBudget(options.sessions, options.sessionId, options.amountPerUnitMsat);
+  }
+
+  /**
+   * The stream's budget, priced at the session's agreed per-unit price
+   * (draft-lightning-session-00 §Streaming: "reading the per-unit cost directly from the
+   * echoed challenge request", stored at open), or the route's if lower.
+   */
+  async #start(): Promise<StreamBudget> {
+    const { sessions, sessionId, amountPerUnitMsat: asked } = this.#options;
+    const agreed = (await sessions.get(sessionId))?.amountPerUnitMsat;
+    const unit = Math.min(asked ?? agreed ?? 0, agreed ?? asked ?? 0);
+    if (!(unit > 0)) throw new RangeError(`session ${sessionId} is unknown and no price was given`);
+    this.#budget = new StreamBudget(sessions, sessionId, unit);
+    return this.#budget;
   }
 
   /** Sends the next frame(s), or calls `close` once the stream is over and its reservation settled. */
   async pull(send: (frame: string) => void, close: () => void): Promise<void> {
     try {
+      const budget = this.#budget ?? (await this.#start());
       const next = await this.#chunks.next();
       if (!next.done && !this.#signal.aborted) {
-        const paid = this.#budget.take() || (await this.#pay(send));
+        const paid = budget.take() || (await this.#pay(budget, send));
         if (paid) return send(formatEvent(next.value));
         await this.end();
         return close();
       }
       if (!this.#signal.aborted) {
         // The receipt goes out after the unused rest is back in the balance.
-        await this.#budget.settle();
-        send(this.#receipt());
+        await budget.settle();
+        send(this.#receipt(budget));
         send(formatEvent("[DONE]"));
       }
       await this.end();
@@ -162,21 +180,23 @@ class Meter {
     if (this.#ended) return;
     this.#ended = true;
     try {
-      await this.#budget.settle();
+      await this.#budget?.settle();
     } finally {
+      this.#budget?.release();
       await this.#chunks.return?.();
     }
   }
 
   /** Refills the reservation, pausing for a top-up while the balance is short; true once a unit pays for the chunk. */
-  async #pay(send: (frame: string) => void): Promise<boolean> {
-    const { sessions, sessionId, amountPerUnitMsat: price } = this.#options;
+  async #pay(budget: StreamBudget, send: (frame: string) => void): Promise<boolean> {
+    const { sessions, sessionId } = this.#options;
+    const price = budget.unitMsat;
     const topUpTimeoutMs = this.#options.topUpTimeoutMs ?? DEFAULT_TOP_UP_TIMEOUT_MS;
     let pausedUntil: number | null = null;
     do {
       // `refill` settles first, so a refusal's `balanceSpent` includes what this stream
       // delivered, and a paused stream holds nothing another stream could use.
-      const refused = await this.#budget.refill();
+      const refused = await budget.refill();
       if (!refused) continue;
       if (refused.reason !== "insufficient-balance") {
         // Not in the draft: the session was closed (by the client or the idle sweep).
@@ -200,20 +220,21 @@ class Meter {
         signal: this.#signal,
       });
       if (this.#signal.aborted) return false;
-    } while (!this.#budget.take());
+    } while (!budget.take());
     return true;
   }
 
   /** §Streaming Receipt Event: exact totals of this stream, before the [DONE] sentinel. */
-  #receipt(): string {
-    const { sessions, sessionId, amountPerUnitMsat: price } = this.#options;
+  #receipt(budget: StreamBudget): string {
+    const { sessions, sessionId } = this.#options;
+    const price = budget.unitMsat;
     const receipt = {
       method: "lightning",
       reference: sessionId,
       status: "success",
       timestamp: rfc3339(sessions.now()),
-      spent: msatToSats(this.#budget.units * price),
-      units: this.#budget.units,
+      spent: msatToSats(budget.units * price),
+      units: budget.units,
     };
     return formatEvent(JSON.stringify(receipt), "payment-receipt");
   }

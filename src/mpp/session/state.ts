@@ -17,15 +17,6 @@ import {
  * this code's version, so a stored value is not trusted to have the right shape.
  */
 
-/** Store key of a session's state. */
-export const sessionKey = (sessionId: string): string => `mpp:session:${sessionId}`;
-/** Store key that marks a payment hash consumed (shared with the charge intent). */
-export const consumedKey = (paymentHash: string): string => `mpp:consumed:${paymentHash}`;
-/** Store key of a session's refund record (written before the refund is paid). */
-export const refundKey = (sessionId: string): string => `mpp:refund:${sessionId}`;
-/** Store key of the index of open sessions, scanned by `Sessions.closeIdle`. */
-export const ACTIVE_KEY = "mpp:sessions:active";
-
 /** Most reservations one session may hold at once (one per live stream). */
 export const MAX_RESERVATIONS = 1_000;
 
@@ -49,7 +40,8 @@ export type Reservation = Infer<typeof ReservationSchema>;
 export const SessionStateSchema = object({
   version: required("version", count),
   sessionId: required("sessionId", hex(64)),
-  status: required("status", oneOf(["open", "closed"])),
+  /** `closing`: no new reservations; streams settle what they delivered before the refund is fixed. */
+  status: required("status", oneOf(["open", "closing", "closed"])),
   depositMsat: required("depositMsat", count),
   topUpMsat: required("topUpMsat", count),
   spentMsat: required("spentMsat", count),
@@ -63,6 +55,8 @@ export const SessionStateSchema = object({
   closeReason: optional("closeReason", oneOf<CloseReason>(["client", "idle"])),
   /** Open reservations of live streams (absent: none); their sum is not in the balance. */
   reservations: optional("reservations", array(ReservationSchema, MAX_RESERVATIONS)),
+  /** sha256 of the bearer token the client registered at open (mpp-specs #311); absent: none. */
+  bearerTokenHash: optional("bearerTokenHash", hex(64)),
   /** Fixed when the session closes: deposit + top-ups − spent (reservations included). */
   refundMsat: optional("refundMsat", count),
 });

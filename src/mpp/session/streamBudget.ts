@@ -30,6 +30,9 @@ export class StreamBudget {
   #renewAt = 0;
   /** Paid by an exact `deduct` (no reservation slot was free), not yet taken. */
   #prepaidUnits = 0;
+  /** Set once the session starts closing: nothing more is taken from the reservation. */
+  #stopped = false;
+  readonly #unsubscribe: () => void;
   /** Units paid for the events of this stream. */
   units = 0;
 
@@ -37,6 +40,14 @@ export class StreamBudget {
     this.#sessions = sessions;
     this.#sessionId = sessionId;
     this.#unitMsat = unitMsat;
+    this.#unsubscribe = sessions.onClosing(sessionId, () => {
+      this.#stopped = true;
+    });
+  }
+
+  /** msat per event this stream bills. */
+  get unitMsat(): number {
+    return this.#unitMsat;
   }
 
   /** Pays one event from the local reservation; false when it must be refilled first. */
@@ -46,7 +57,8 @@ export class StreamBudget {
       this.units += 1;
       return true;
     }
-    if (this.#heldUnits === 0 || this.#sessions.now() >= this.#renewAt) return false;
+    if (this.#stopped || this.#heldUnits === 0 || this.#sessions.now() >= this.#renewAt)
+      return false;
     this.#heldUnits -= 1;
     this.#usedUnits += 1;
     this.units += 1;
@@ -82,6 +94,11 @@ export class StreamBudget {
     if (!paid.ok) return paid;
     this.#prepaidUnits = 1;
     return null;
+  }
+
+  /** Stops listening for the session's close; call once the stream is over. */
+  release(): void {
+    this.#unsubscribe();
   }
 
   /** Records the used units as spent and returns the rest to the balance; a no-op when nothing is reserved. */

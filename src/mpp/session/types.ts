@@ -10,12 +10,16 @@ export type { CloseReason, RefundStatus, SessionView };
 /** Options of `new Sessions`. */
 export type SessionsOptions = {
   store: Store;
+  /** The issuing server's scope (`scopeOf(realm, serverId)`); every key is under it. Default "". */
+  scope?: string;
   /** The merchant's provider; refunds are paid through it. */
   provider: LightningProvider;
   /** Clock in unix ms (default `Date.now`). */
   now?: () => number;
   /** How often waiters re-read the store for changes made by another instance (default 1000 ms). */
   pollIntervalMs?: number;
+  /** How long a close waits for streams to settle what they delivered (default 5000 ms). */
+  closeGraceMs?: number;
   /** Routing fee cap for refund payments. */
   refundMaxFeeMsat?: number;
 };
@@ -28,6 +32,8 @@ export type OpenArgs = {
   returnInvoice: string;
   amountPerUnitMsat: number;
   idleTimeoutSecs: number;
+  /** sha256 of the client's bearer token, when it registered one. */
+  bearerTokenHash?: string;
 };
 
 /** The outcome of `open`. */

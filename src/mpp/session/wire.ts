@@ -40,8 +40,15 @@ export const SessionRequest = object({
   unitType: optional("unitType", string(64)),
   depositInvoice: required("depositInvoice", string(7089)),
   paymentHash: required("paymentHash", lowerHex64),
-  depositAmount: required("depositAmount", sats),
-  idleTimeout: required("idleTimeout", seconds),
+  /** Optional (§request): absent, the deposit is the invoice's amount. */
+  depositAmount: optional("depositAmount", sats),
+  /** Optional (§request): absent, the server's default (300 s). */
+  idleTimeout: optional("idleTimeout", seconds),
+  /**
+   * ln402 extension (mpp-specs #311): the server accepts ("offered") or demands
+   * ("required") a bearer token registered at open, which routing nodes cannot learn.
+   */
+  bearerToken: optional("bearerToken", oneOf(["offered", "required"] as const)),
 });
 /** A lightning/session challenge request. */
 export type SessionRequest = Infer<typeof SessionRequest>;
@@ -51,6 +58,8 @@ export const OpenPayload = object({
   action: required("action", oneOf(["open"] as const)),
   preimage: required("preimage", lowerHex64),
   returnInvoice: required("returnInvoice", string(7089)),
+  /** ln402 extension: sha256 of the client's bearer token; later actions must show the token. */
+  bearerTokenHash: optional("bearerTokenHash", lowerHex64),
 });
 
 /** §bearer: authorizes one request against an open session. */
@@ -58,6 +67,8 @@ export const BearerPayload = object({
   action: required("action", oneOf(["bearer"] as const)),
   sessionId: required("sessionId", lowerHex64),
   preimage: required("preimage", lowerHex64),
+  /** ln402 extension: the token whose hash was registered at open. */
+  bearerToken: optional("bearerToken", lowerHex64),
 });
 
 /** §topUp: the preimage of the fresh deposit invoice of this credential's challenge. */
@@ -72,6 +83,8 @@ export const ClosePayload = object({
   action: required("action", oneOf(["close"] as const)),
   sessionId: required("sessionId", lowerHex64),
   preimage: required("preimage", lowerHex64),
+  /** ln402 extension: the token whose hash was registered at open. */
+  bearerToken: optional("bearerToken", lowerHex64),
 });
 
 /** Any session payload, checked by its `action`. */
@@ -98,6 +111,7 @@ export function parsePayload(value: unknown, path: string): SessionPayload {
 
 /** The body of a close answer and the extra members of its receipt. */
 export type CloseAnswer = {
+  status: "closed";
   sessionId: string;
   refundSats: number;
   refundStatus: "succeeded" | "failed" | "skipped" | "pending";

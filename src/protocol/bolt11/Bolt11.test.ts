@@ -5,7 +5,13 @@ import bolt11 from "bolt11";
 import { describe, expect, it } from "vitest";
 import { mulberry32 } from "../../../test/support/fixtures.ts";
 import type { Bolt11Network, InvoiceFields } from "./Bolt11.ts";
-import { Bolt11Error, decodeInvoice, encodeInvoice, readInvoice } from "./Bolt11.ts";
+import {
+  Bolt11Error,
+  decodeInvoice,
+  encodeInvoice,
+  readInvoice,
+  signatureCheckCount,
+} from "./Bolt11.ts";
 import { SIGNATURE_WORDS, signDigest, signingDigest } from "./Signature.ts";
 import {
   LONG_DESCRIPTION,
@@ -514,5 +520,21 @@ describe("readInvoice", () => {
     );
     const typo = `${invoice.slice(0, 20)}${invoice[20] === "q" ? "p" : "q"}${invoice.slice(21)}`;
     expect(() => readInvoice(typo)).toThrow(Bolt11Error);
+  });
+});
+
+describe("decodeInvoice cache", () => {
+  it("behavior: the same invoice string is signature-checked once; a caller's changes never reach the cache", () => {
+    // A description no other test uses: this string was never decoded before.
+    const invoice = encodeInvoice(fields({ amountMsat: 21_000, description: "cache test" }), KEY);
+    const before = signatureCheckCount();
+    const first = decodeInvoice(invoice);
+    first.amountMsat = 1;
+    first.featureBits.push(99);
+    const second = decodeInvoice(invoice);
+    expect(signatureCheckCount() - before).toBe(1);
+    expect(second.amountMsat).toBe(21_000);
+    expect(second.featureBits).not.toContain(99);
+    expect(() => decodeInvoice(`${invoice.slice(0, -1)}q`)).toThrow(Bolt11Error);
   });
 });

@@ -85,15 +85,39 @@ const DEFAULT_FEATURE_BITS: readonly number[] = [8, 14];
 /** Feature bits 14/15, `payment_secret`: set if and only if there is an `s` field (BOLT #11 §Feature Bits). */
 const PAYMENT_SECRET_BITS: readonly number[] = [14, 15];
 
-/** Decodes and verifies a BOLT11 invoice; throws Bolt11Error. */
+/** Signature checks (ECDSA verify or recovery, ~1 ms each) run so far; for benchmarks. */
+let signatureChecks = 0;
+
+/** How many invoice signatures this process has checked (a benchmark counter, never reset). */
+export function signatureCheckCount(): number {
+  return signatureChecks;
+}
+
+/** Invoices decoded recently, by their exact string; the oldest is dropped past the bound. */
+const decoded = new Map<string, Readonly<DecodedInvoice>>();
+const MAX_CACHED = 1_024;
+
+/**
+ * Decodes and verifies a BOLT11 invoice; throws Bolt11Error. A string already verified is
+ * answered from a bounded cache: the same characters decode to the same fields and
+ * signature, so one round trip (mint, check before paying, verify the proof) recovers the
+ * payee once per process instead of three times. Every check on the fields (amount,
+ * hash, network, expiry against a clock) stays with the caller and runs each time.
+ */
 export function decodeInvoice(invoice: string): DecodedInvoice {
+  const known = decoded.get(invoice);
+  if (known) return { ...known, featureBits: [...known.featureBits] };
   const { fields, signed } = parse(invoice);
+  signatureChecks += 1;
   const payeeNodeKey = verifyPayee(
     signingDigest(signed.hrp, signed.unsigned),
     signed.signature,
     signed.nodeKey,
   );
-  return { ...fields, payeeNodeKey };
+  const result = { ...fields, payeeNodeKey };
+  if (decoded.size >= MAX_CACHED) decoded.delete(decoded.keys().next().value ?? "");
+  decoded.set(invoice, Object.freeze({ ...result, featureBits: [...result.featureBits] }));
+  return result;
 }
 
 /**

@@ -22,3 +22,8 @@ export function decodeText(encoded: string): string {
 export function encodeBytes(bytes: Uint8Array): string {
   return base64urlnopad.encode(bytes);
 }
+
+/** The bytes a base64url string encodes (trailing `=` padding accepted); throws on anything else. */
+export function decodeBytes(encoded: string): Uint8Array {
+  return base64urlnopad.decode(encoded.replace(/={1,2}$/, ""));
+}

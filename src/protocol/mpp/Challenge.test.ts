@@ -24,6 +24,9 @@ describe("Challenge.from / verify", () => {
       { ...BASE, description: "A weather report — ☀️" },
       { ...BASE, digest: "sha-256=X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=" },
       { ...BASE, opaque: "eyJyb3V0ZSI6Ii93ZWF0aGVyIn0" },
+      // draft-httpauth-payment-01: the conditional 8th slot, before opaque.
+      { ...BASE, header: "Payment-Authorization" },
+      { ...BASE, header: "Payment-Authorization", opaque: "eyJyb3V0ZSI6Ii93ZWF0aGVyIn0" },
     ];
     for (const v of variants) {
       const ours = Challenge.from({ ...v, secretKey: SECRET });
@@ -31,6 +34,8 @@ describe("Challenge.from / verify", () => {
       expect(ours.id).toBe(theirs.id);
       expect(MppxChallenge.verify(theirs, { secretKey: SECRET })).toBe(true);
       expect(Challenge.verify(ours, SECRET)).toBe(true);
+      expect(Challenge.serialize(ours)).toBe(MppxChallenge.serialize(theirs));
+      expect(Challenge.parseAll([MppxChallenge.serialize(theirs)])).toEqual([ours]);
     }
   });
 

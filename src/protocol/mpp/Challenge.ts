@@ -20,6 +20,11 @@ export type Challenge = {
   expires?: string;
   description?: string;
   digest?: string;
+  /**
+   * draft-httpauth-payment-01: the request header the credential must come in (e.g.
+   * `Payment-Authorization`); absent means `Authorization`.
+   */
+  header?: string;
   opaque?: string;
 };
 
@@ -53,7 +58,9 @@ export function from(init: ChallengeInit): Challenge {
     throw new TypeError(`expires must be an RFC 3339 timestamp; got "${fields.expires}"`);
   }
   const challenge = { ...fields, id: "" };
-  for (const key of ["description", "digest", "opaque", "expires"] as const) {
+  // `Authorization` is the default and never written (as mppx), so old ids stay stable.
+  if (challenge.header !== undefined && isDefaultHeader(challenge.header)) delete challenge.header;
+  for (const key of ["description", "digest", "header", "opaque", "expires"] as const) {
     if (challenge[key] === undefined) delete challenge[key];
   }
   challenge.id = computeId(challenge, secretKey);
@@ -69,20 +76,27 @@ export function verify(challenge: Challenge, secretKey: string): boolean {
   return diff === 0;
 }
 
+const isDefaultHeader = (header: string) => header.toLowerCase() === "authorization";
+
 /**
- * id = base64url(HMAC-SHA256(secret, realm|method|intent|request|expires|digest|opaque)),
- * absent fields as ''; the description is not covered (§challenge id binding).
+ * id = base64url(HMAC-SHA256(secret, realm|method|intent|request|expires|digest[|header]|opaque)),
+ * absent fields as ''; `header` takes a slot (before opaque) only when present
+ * (draft-httpauth-payment-01), so ids of challenges without it are unchanged. The
+ * description is not covered (§challenge id binding).
  */
 function computeId(challenge: Challenge, secretKey: string): string {
-  const input = [
+  const slots = [
     challenge.realm,
     challenge.method,
     challenge.intent,
     encodeRequest(challenge.request),
     challenge.expires ?? "",
     challenge.digest ?? "",
-    challenge.opaque ?? "",
-  ].join("|");
+  ];
+  if (challenge.header !== undefined && !isDefaultHeader(challenge.header))
+    slots.push(challenge.header);
+  slots.push(challenge.opaque ?? "");
+  const input = slots.join("|");
   return encodeBytes(hmac(sha256, encoder.encode(secretKey), encoder.encode(input)));
 }
 
@@ -97,6 +111,7 @@ export function serialize(challenge: Challenge): string {
     ["description", challenge.description],
     ["digest", challenge.digest],
     ["expires", challenge.expires],
+    ["header", challenge.header],
     ["opaque", challenge.opaque],
   ];
   const parts = params.flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${quote(v)}`]));
@@ -159,10 +174,11 @@ function fromParams(params: Map<string, string> | "duplicate"): Challenge | null
   }
   const challenge: Challenge = { id, realm, method, intent, request };
   if (expires !== undefined) challenge.expires = expires;
-  for (const key of ["description", "digest", "opaque"] as const) {
+  for (const key of ["description", "digest", "header", "opaque"] as const) {
     const v = get(key);
     if (v !== undefined) challenge[key] = v;
   }
+  if (challenge.header !== undefined && isDefaultHeader(challenge.header)) delete challenge.header;
   return challenge;
 }
 

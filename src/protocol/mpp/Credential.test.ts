@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { Credential as MppxCredential, Receipt as MppxReceipt } from "mppx";
 import { describe, expect, it } from "vitest";
-import { encodeText } from "./Base64Url.ts";
+import { canonicalize } from "../Jcs.ts";
+import { decodeText, encodeText } from "./Base64Url.ts";
 import * as Challenge from "./Challenge.ts";
 import * as Credential from "./Credential.ts";
 import { PaymentProblem, PROBLEM_TYPE_BASE } from "./Problems.ts";
@@ -23,7 +24,24 @@ describe("Credential", () => {
     const ours = Credential.serialize(credential);
     expect(MppxCredential.deserialize(ours)).toEqual(credential);
     expect(Credential.parse(MppxCredential.serialize(credential))).toEqual(credential);
-    expect(ours).toBe(MppxCredential.serialize(credential));
+  });
+
+  it("behavior: a credential and a receipt are written as JCS (draft-httpauth-payment-01 §credential, §receipt)", () => {
+    const jcs = (header: string) => {
+      const text = decodeText(header.replace(/^Payment /, ""));
+      expect(text).toBe(canonicalize(JSON.parse(text)));
+    };
+    jcs(Credential.serialize(credential));
+    jcs(
+      Receipt.serialize({
+        status: "success",
+        method: "lightning",
+        timestamp: "2026-11-21T09:05:00.000Z",
+        reference: "ab".repeat(32),
+        challengeId: challenge.id,
+        intent: "charge",
+      }),
+    );
   });
 
   it("behavior: takes the Payment credential out of a merged Authorization value", () => {

@@ -4,6 +4,7 @@
  * method's payload, and an optional payer `source`. Wire-compatible with mppx 0.11.
  */
 import type { ProblemInit } from "../Errors.ts";
+import { canonicalize } from "../Jcs.ts";
 import { isRecord, object, optional, required, SchemaIssue, string } from "../Schema.ts";
 import { decodeText, encodeText } from "./Base64Url.ts";
 import { type Challenge, decodeRequest, encodeRequest, isRfc3339 } from "./Challenge.ts";
@@ -28,6 +29,7 @@ const WireChallenge = object({
   expires: optional("expires", string(64)),
   description: optional("description", string(4096)),
   digest: optional("digest", string(1024)),
+  header: optional("header", string(128)),
   opaque: optional("opaque", string(4096)),
 });
 
@@ -48,7 +50,8 @@ export function serialize(credential: Credential): string {
     payload: credential.payload,
     ...(credential.source !== undefined && { source: credential.source }),
   };
-  return `Payment ${encodeText(JSON.stringify(wire))}`;
+  // draft-httpauth-payment-01 §credential: the JSON is JCS-serialized.
+  return `Payment ${encodeText(canonicalize(wire))}`;
 }
 
 /** Reads a Payment credential out of an `Authorization` value; throws a `malformed-credential` problem. */

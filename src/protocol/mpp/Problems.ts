@@ -44,6 +44,15 @@ export const malformedCredential = core("malformed-credential", "Malformed Crede
 /** The echoed challenge was not issued by this server, or not for this route. */
 export const invalidChallenge = core("invalid-challenge", "Invalid Challenge");
 
+/** The request itself is malformed, apart from any credential (draft-httpauth-payment-01, 400). */
+export const badRequest = core("bad-request", "Bad Request", 400);
+/** The credential's payload is not acceptable to the method (draft-httpauth-payment-01). */
+export const invalidPayload = core("invalid-payload", "Invalid Payload");
+/** The server failed while handling the payment; nothing was charged (draft-httpauth-payment-01, 500). */
+export const internalPaymentError = core("internal-payment-error", "Internal Payment Error", 500);
+/** The client must act before the payment can complete (draft-httpauth-payment-01). */
+export const paymentActionRequired = core("payment-action-required", "Payment Action Required");
+
 /** The Lightning payload is not `{ preimage: <64 lowercase hex> }`. */
 export const lightningMalformedCredential = lightning(
   "malformed-credential",

@@ -3,6 +3,8 @@
  * §receipt): base64url of the receipt JSON. ln402 always adds `challengeId`, which
  * draft-lightning-charge-00 §receipt requires. Wire-compatible with mppx 0.11.
  */
+
+import { canonicalize } from "../Jcs.ts";
 import { isRecord, object, optional, required, SchemaIssue, string } from "../Schema.ts";
 import { decodeText, encodeText } from "./Base64Url.ts";
 import { isRfc3339 } from "./Challenge.ts";
@@ -34,9 +36,9 @@ const Known = object({
   challengeId: optional("challengeId", string(256)),
 });
 
-/** The header value: base64url (no padding) of the receipt JSON. */
+/** The header value: base64url (no padding) of the receipt's JCS form (draft-httpauth-payment-01 §receipt). */
 export function serialize(receipt: Receipt): string {
-  return encodeText(JSON.stringify(receipt));
+  return encodeText(canonicalize(receipt));
 }
 
 /** Reads a `Payment-Receipt` value; throws SchemaIssue (or SyntaxError) when it is not one. */

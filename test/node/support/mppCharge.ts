@@ -107,7 +107,13 @@ export class DevnetLikeTestProvider implements LightningProvider {
   }
 }
 
-type Setup = { expiresInSecs?: number; invoiceExpirySecs?: number; stickyInvoices?: boolean };
+type Setup = {
+  expiresInSecs?: number;
+  invoiceExpirySecs?: number;
+  stickyInvoices?: boolean;
+  secretKey?: string | string[];
+  credentialHeader?: "Payment-Authorization";
+};
 
 /** A Hono app selling /weather (21 sat) and /cheap (1 sat) through ln402's server core. */
 export function setup(options: Setup = {}) {
@@ -122,8 +128,10 @@ export function setup(options: Setup = {}) {
     realm: REALM,
     methods: [method],
     now: () => clock.ms,
+    idempotency: { store },
     ...options,
   });
+  let delivered = 0;
   const app = new Hono();
   for (const [path, amount] of [
     ["/weather", "21"],
@@ -136,7 +144,9 @@ export function setup(options: Setup = {}) {
         description: "weather",
       });
       if (result.status === 402) return result.challenge;
-      return result.withReceipt(c.json({ forecast: "sunny" }));
+      if (result.management) return result.management;
+      delivered += 1;
+      return result.respond(c.json({ forecast: "sunny", n: delivered }));
     });
   }
   const sent: Request[] = [];
@@ -160,5 +170,9 @@ export function setup(options: Setup = {}) {
   };
   const send = (authorization: string, path = "/weather") =>
     serve(new Request(`http://${REALM}${path}`, { headers: { Authorization: authorization } }));
-  return { ledger, clock, merchant, payer, store, serve, sent, pay, payFresh, send, progress };
+  return {
+    ...{ ledger, clock, merchant, payer, store, serve, sent, pay, payFresh, send, progress },
+    /** How many times a route handler ran past payment (delivered its content). */
+    delivered: () => delivered,
+  };
 }
