@@ -49,13 +49,13 @@ type Deps = { env: Bindings; store: Store; config: Config };
 
 /**
  * `/settle` (consume) or `/verify` (answer only) for an lnbtc body. Settling needs the
- * API key of the merchant that issued the invoice; a proof that fails the stateless
- * checks is refused without naming anyone.
+ * API key of the merchant that issued the invoice (or, in process, that merchant's id:
+ * `asMerchant`); a proof that fails the stateless checks is refused without naming anyone.
  */
 export async function lnbtcAnswer(
   deps: Deps,
   body: Record<string, unknown>,
-  options: { consume: boolean; apiKey: string | null },
+  options: { consume: boolean; apiKey: string | null; asMerchant?: string },
 ): Promise<LnbtcSettleResponse | ReturnType<typeof verifyResponse>> {
   const requirements = body.paymentRequirements;
   const pp = isRecord(body.paymentPayload) ? body.paymentPayload : {};
@@ -69,13 +69,14 @@ export async function lnbtcAnswer(
   );
   if (!verdict.ok) return render(verdict);
   const merchantId = await merchantForInvoice(deps.store, verdict.paymentHash);
+  const trusted = options.asMerchant !== undefined;
   const merchant =
-    merchantId === null
+    merchantId === null || (trusted && merchantId !== options.asMerchant)
       ? null
-      : options.consume
+      : options.consume && !trusted
         ? await authenticate(deps.store, merchantId, options.apiKey)
         : await getMerchant(deps.store, merchantId);
-  if (options.consume && options.apiKey === null) {
+  if (options.consume && !trusted && options.apiKey === null) {
     throw new UnauthorizedError(
       "Settling needs the API key of the merchant that issued the invoice, as `Authorization: Bearer <apiKey>`.",
     );

@@ -2,10 +2,13 @@ import { createExecutionContext, env } from "cloudflare:test";
 import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/core/http";
 import { wrapFetchWithPayment } from "@x402/fetch";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { ExactLnbtcClientScheme } from "../../src/client/lnbtc.ts";
+import { wrapFetchWithLnbtc } from "../../src/client/lnbtcFetch.ts";
 import { nwcPayer } from "../../src/client/wallet.ts";
 import { createLightningX402Client } from "../../src/client/x402.ts";
+import { LNBTC_NETWORKS } from "../../src/protocol/x402/lnbtc/Networks.ts";
 import worker from "../../src/worker/index.ts";
-import { devnet } from "./devnet.ts";
+import { devnet, uniqueName } from "./devnet.ts";
 
 /** `GET /demo/quote`: the Worker sells a quote through the standard x402 flow against itself. */
 
@@ -42,9 +45,18 @@ describe("GET /demo/quote", () => {
     const fetchDemo = demoWorker({ DEMO_NWC_SECRET: inject("nwc").merchant });
     const unpaid = await fetchDemo("https://ln402.test/demo/quote");
     expect(unpaid.status).toBe(402);
-    const offer = decodePaymentRequiredHeader(unpaid.headers.get("PAYMENT-REQUIRED") ?? "")
-      .accepts[0];
-    expect(offer).toMatchObject({
+    const accepts = decodePaymentRequiredHeader(
+      unpaid.headers.get("PAYMENT-REQUIRED") ?? "",
+    ).accepts;
+    // The official scheme first, the legacy entry for older clients second.
+    expect(accepts[0]).toMatchObject({
+      scheme: "exact",
+      network: LNBTC_NETWORKS.regtest,
+      amount: "21000",
+      asset: "BTC",
+      extra: { paymentFlow: "upfront", requestBindingProfile: "http:1" },
+    });
+    expect(accepts[1]).toMatchObject({
       scheme: "exact",
       amount: "21000",
       asset: "BTC",
@@ -62,5 +74,43 @@ describe("GET /demo/quote", () => {
       true,
     );
     expect((await devnet.wallet("merchant")).balanceMsat - before).toBe(21_000);
+  });
+
+  it("behavior: an lnbtc client is served a quote for a request-bound invoice, settled upfront", async () => {
+    const fetchDemo = demoWorker({ DEMO_NWC_SECRET: inject("nwc").merchant });
+    const before = (await devnet.wallet("merchant")).balanceMsat;
+    const client = new ExactLnbtcClientScheme({
+      payer: {
+        payInvoice: async (invoice) => ({
+          status: "paid",
+          preimage: (await payer.payInvoice(invoice)).preimage,
+          invoice,
+        }),
+      },
+      maxAmountMsat: 50_000,
+      networks: ["regtest"],
+    });
+    const paid = await wrapFetchWithLnbtc(fetchDemo, client, {
+      maxAmountMsat: 50_000,
+      wrapFetchWithPayment,
+    })("https://ln402.test/demo/quote");
+    expect(paid.status).toBe(200);
+    expect(await paid.json()).toMatchObject({ author: "Satoshi Nakamoto" });
+    const settled = decodePaymentResponseHeader(paid.headers.get("PAYMENT-RESPONSE") ?? "");
+    expect(settled).toMatchObject({ success: true, network: LNBTC_NETWORKS.regtest });
+    expect((await devnet.wallet("merchant")).balanceMsat - before).toBe(21_000);
+  });
+
+  it("behavior: when DEMO_NWC_SECRET changes, the demo follows the configured wallet", async () => {
+    const name = uniqueName("demo2");
+    const other = await devnet.createWallet(name);
+    const fetchDemo = demoWorker({ DEMO_NWC_SECRET: other.connectionString });
+    const before = (await devnet.wallet(name)).balanceMsat;
+    const paid = await wrapFetchWithPayment(
+      fetchDemo,
+      createLightningX402Client({ wallet: payer, maxAmountMsat: 50_000 }),
+    )("https://ln402.test/demo/quote");
+    expect(paid.status).toBe(200);
+    expect((await devnet.wallet(name)).balanceMsat - before).toBe(21_000);
   });
 });

@@ -1,18 +1,22 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
+import type { PaymentOption } from "@x402/core/http";
 import type { FacilitatorClient, HTTPAdapter, HTTPRequestContext } from "@x402/core/server";
 import { x402HTTPResourceServer, x402ResourceServer } from "@x402/core/server";
 import type { PaymentPayload, PaymentRequirements } from "@x402/core/types";
 import { type Context, Hono } from "hono";
 import { NotFoundError, UnavailableError } from "../../protocol/Errors.ts";
 import { isRecord } from "../../protocol/Schema.ts";
-import { x402Network } from "../../protocol/x402/Networks.ts";
+import { type LnbtcNetworkName, lnbtcNetworkId } from "../../protocol/x402/lnbtc/Networks.ts";
+import { lightningNetwork, x402Network } from "../../protocol/x402/Networks.ts";
 import type { Store } from "../../store/Store.ts";
 import type { InvoiceSource } from "../../x402/invoices.ts";
+import { ExactLnbtcServerScheme } from "../../x402/lnbtc.ts";
 import { ExactLightningServerScheme } from "../../x402/server.ts";
 import { getConfig } from "../config.ts";
 import type { Bindings, Env } from "../env.ts";
 import { settleRequest, supportedKinds, verifyRequest } from "../facilitator.ts";
+import { isLnbtcBody, lnbtcAnswer, lnbtcNetworks } from "../lnbtcFacilitator.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
 import { createMerchant } from "../registry.ts";
@@ -42,7 +46,7 @@ const QUOTES = [
 /** One resource server per isolate and demo merchant. */
 const servers = new Map<string, Promise<x402HTTPResourceServer>>();
 
-type DemoMerchant = { merchantId: string; network: string; wallet: string };
+type DemoMerchant = { merchantId: string; network: string; nodePubkey: string; wallet: string };
 
 /** A short fingerprint of the configured wallet string (which carries a 256-bit secret). */
 function walletFingerprint(nwcUrl: string): string {
@@ -57,7 +61,10 @@ function parseDemo(raw: string | null): DemoMerchant | null {
   return {
     merchantId: value.merchantId,
     network: value.network,
-    wallet: typeof value.wallet === "string" ? value.wallet : "",
+    nodePubkey: typeof value.nodePubkey === "string" ? value.nodePubkey : "",
+    // A record without a node key (written before lnbtc) is refreshed like a wallet change.
+    wallet:
+      typeof value.wallet === "string" && typeof value.nodePubkey === "string" ? value.wallet : "",
   };
 }
 
@@ -78,7 +85,12 @@ async function demoMerchant(env: Bindings, store: Store, nwcUrl: string): Promis
         nwcUrl,
       }),
     );
-    const next: DemoMerchant = { ...known, network: x402Network(moved.network), wallet };
+    const next: DemoMerchant = {
+      ...known,
+      network: x402Network(moved.network),
+      nodePubkey: moved.nodePubkey ?? "",
+      wallet,
+    };
     await store.compareAndSwap(DEMO_KEY, raw, JSON.stringify(next));
     return next;
   }
@@ -92,14 +104,19 @@ async function demoMerchant(env: Bindings, store: Store, nwcUrl: string): Promis
     createdAt: now,
     updatedAt: now,
   });
-  const record: DemoMerchant = { merchantId, network: x402Network(setup.network), wallet };
+  const record: DemoMerchant = {
+    merchantId,
+    network: x402Network(setup.network),
+    nodePubkey: setup.nodePubkey ?? "",
+    wallet,
+  };
   if (await store.putIfAbsent(DEMO_KEY, JSON.stringify(record))) return record;
   await merchantStub(env, merchantId).forget(); // another isolate won the race
   return demoMerchant(env, store, nwcUrl);
 }
 
 /** This facilitator, without HTTP: the demo's resource server calls it directly. */
-function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
+function inProcessFacilitator(env: Bindings, store: Store, merchantId: string): FacilitatorClient {
   const request = (paymentPayload: PaymentPayload, paymentRequirements: PaymentRequirements) => ({
     x402Version: paymentPayload.x402Version,
     paymentPayload: {
@@ -115,7 +132,12 @@ function inProcessFacilitator(env: Bindings, store: Store): FacilitatorClient {
     verify: (payload, requirements) =>
       verifyRequest(env, store, request(payload, requirements), true),
     settle: async (payload, requirements) => {
-      const answer = await settleRequest(env, request(payload, requirements));
+      const body = request(payload, requirements);
+      if (isLnbtcBody(body)) {
+        const deps = { env, store, config: getConfig(env) };
+        return lnbtcAnswer(deps, body, { consume: true, apiKey: null, asMerchant: merchantId });
+      }
+      const answer = await settleRequest(env, body);
       return { ...answer, network: requirements.network };
     },
     getSupported: async () => supportedKinds(getConfig(env)),
@@ -141,22 +163,75 @@ function demoInvoices(env: Bindings, merchantId: string): InvoiceSource {
   };
 }
 
-async function resourceServer(env: Bindings, store: Store, merchant: DemoMerchant) {
+/**
+ * The demo's resource server: x402 `exact` on lnbtc first (the official scheme: an
+ * invoice bound to the request, settled upfront), and the legacy bip122 entry for older
+ * clients. lnbtc is offered only on networks it names (not signet) and where served.
+ */
+async function resourceServer(
+  env: Bindings,
+  store: Store,
+  merchant: DemoMerchant,
+  publicOrigin: string,
+) {
   const scheme = new ExactLightningServerScheme({
     invoices: demoInvoices(env, merchant.merchantId),
     merchantId: merchant.merchantId,
     description: "ln402 demo: a Satoshi quote",
   });
   const network = merchant.network as `${string}:${string}`;
-  const server = new x402ResourceServer(inProcessFacilitator(env, store)).register(network, scheme);
+  const server = new x402ResourceServer(
+    inProcessFacilitator(env, store, merchant.merchantId),
+  ).register(network, scheme);
+  const accepts: PaymentOption[] = [];
+  const lnbtcName = lightningNetwork(merchant.network);
+  const lnbtcId = lnbtcName === null ? null : lnbtcNetworkId(lnbtcName);
+  const served = lnbtcNetworks(getConfig(env));
+  if (
+    lnbtcName !== null &&
+    lnbtcId !== null &&
+    merchant.nodePubkey !== "" &&
+    served.includes(lnbtcName as LnbtcNetworkName)
+  ) {
+    const stub = merchantStub(env, merchant.merchantId);
+    server.register(
+      lnbtcId,
+      new ExactLnbtcServerScheme({
+        receiver: {
+          async createInvoice({ amountMsat, descriptionHash, expirySeconds }) {
+            const issued = unwrap(
+              await stub.createInvoice({
+                amountMsat: Number(amountMsat),
+                descriptionHash,
+                expirySecs: expirySeconds,
+              }),
+            );
+            return issued.invoice;
+          },
+        },
+        payTo: merchant.nodePubkey,
+        merchantId: merchant.merchantId,
+        networks: served,
+        binding: { profile: "http:1", publicOrigin, headers: [] },
+      }),
+    );
+    accepts.push({
+      scheme: "exact",
+      network: lnbtcId,
+      price: { asset: "BTC", amount: PRICE_MSAT },
+      payTo: merchant.nodePubkey,
+      maxTimeoutSeconds: 600,
+    });
+  }
+  accepts.push({
+    scheme: "exact",
+    network,
+    price: { asset: "BTC", amount: PRICE_MSAT },
+    payTo: merchant.merchantId,
+  });
   const http = new x402HTTPResourceServer(server, {
     "GET /demo/quote": {
-      accepts: {
-        scheme: "exact",
-        network,
-        price: { asset: "BTC", amount: PRICE_MSAT },
-        payTo: merchant.merchantId,
-      },
+      accepts,
       description: "A Satoshi Nakamoto quote, for 21 sats over Lightning",
       mimeType: "application/json",
     },
@@ -202,11 +277,13 @@ demoRoutes.get("/demo/quote", async (c) => {
       "The demo is not enabled on this deployment (DEMO_NWC_SECRET is not set).",
     );
   const merchant = await demoMerchant(c.env, c.var.store, nwcUrl);
-  // Keyed by wallet too: a resource server is bound to its wallet's network.
-  const key = `${merchant.merchantId}:${merchant.wallet}`;
+  // Keyed by wallet (a resource server is bound to its wallet's network) and origin
+  // (lnbtc binds the request's URL).
+  const origin = new URL(c.req.url).origin;
+  const key = `${merchant.merchantId}:${merchant.wallet}:${origin}`;
   let pending = servers.get(key);
   if (!pending) {
-    pending = resourceServer(c.env, c.var.store, merchant);
+    pending = resourceServer(c.env, c.var.store, merchant, origin);
     servers.set(key, pending);
     pending.catch(() => servers.delete(key));
   }
@@ -237,9 +314,10 @@ demoRoutes.get("/demo/quote", async (c) => {
     result.paymentPayload,
     result.paymentRequirements,
     result.declaredExtensions,
-    {
-      request: context,
-    },
+    { request: context },
+    undefined,
+    // lnbtc settles before the handler (upfront): its answer is echoed, not made again.
+    result.beforeHandlerSettlement,
   );
   if (!settled.success) return render(c, settled.response);
   return c.body(body, 200, { "Content-Type": "application/json", ...settled.headers });
