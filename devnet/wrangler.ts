@@ -54,6 +54,10 @@ export async function startWrangler(
     "127.0.0.1",
     "--port",
     String(port),
+    // Its own inspector port too: the default is shared by every wrangler on the machine,
+    // so two starting at once (parallel suites, a bench beside a test run) would collide.
+    "--inspector-port",
+    String(await freePort()),
     "--log-level",
     "error",
   ];
