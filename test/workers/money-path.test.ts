@@ -1,4 +1,10 @@
-import { createExecutionContext, env, runInDurableObject, SELF } from "cloudflare:test";
+import {
+  createExecutionContext,
+  env,
+  runDurableObjectAlarm,
+  runInDurableObject,
+  SELF,
+} from "cloudflare:test";
 import { NWCClient } from "@getalby/sdk/nwc";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import { X402_NETWORKS } from "../../src/protocol/x402/Networks.ts";
@@ -359,5 +365,33 @@ describe("relay URLs are attacker input", () => {
     );
     expect(failed.status).toBe(422);
     expect(await failed.text()).not.toContain(token);
+  });
+});
+
+describe("idle merchants cost nothing", () => {
+  it("behavior: a long-lived pending invoice does not keep the socket or the alarm alive once idle; it is looked up on demand", async () => {
+    const name = uniqueName("idlepending");
+    const wallet = await devnet.createWallet(name);
+    const m = await register(wallet.connectionString);
+    const issued = await issue(m, { expirySecs: 86_400, amount: "1" });
+    const stub = env.MERCHANT.get(env.MERCHANT.idFromName(m.merchantId));
+    await runInDurableObject(stub, (instance) => {
+      (instance as unknown as { lastActivityMs: number }).lastActivityMs = 0;
+    });
+    await runDurableObjectAlarm(stub);
+    const page = async () =>
+      (await (
+        await SELF.fetch(`${BASE}/merchants/${m.merchantId}`, {
+          headers: { Authorization: `Bearer ${m.apiKey}` },
+        })
+      ).json()) as { connection: { connected: boolean }; invoices: { pending: number } };
+    expect(await page()).toMatchObject({
+      connection: { connected: false },
+      invoices: { pending: 1 },
+    });
+    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    // Paid while ln402 is disconnected: the next status asks the wallet.
+    await payer().payInvoice({ invoice: issued.invoice });
+    expect(await (await status(issued.paymentHash)).json()).toMatchObject({ paid: true });
   });
 });
