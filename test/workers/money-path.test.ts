@@ -395,3 +395,31 @@ describe("idle merchants cost nothing", () => {
     expect(await (await status(issued.paymentHash)).json()).toMatchObject({ paid: true });
   });
 });
+
+describe("a half-open relay", () => {
+  it("behavior: a wallet call that times out checks the relay at once: the silent socket is closed without waiting for the next ping", async () => {
+    const m = await register(inject("nwc").merchant);
+    await issue(m);
+    await devnet.relayFaults({ halfOpen: true });
+    const timedOut = await post(
+      "/invoice",
+      { merchantId: m.merchantId, amount: "1000" },
+      { Authorization: `Bearer ${m.apiKey}` },
+    );
+    expect(timedOut.status).toBe(503);
+    // The scheduled ping is 30 s away; the socket must be found dead long before.
+    await expect
+      .poll(
+        async () =>
+          (
+            (await (
+              await SELF.fetch(`${BASE}/merchants/${m.merchantId}`, {
+                headers: { Authorization: `Bearer ${m.apiKey}` },
+              })
+            ).json()) as { connection: { connected: boolean } }
+          ).connection.connected,
+        { timeout: 5_000, interval: 200 },
+      )
+      .toBe(false);
+  });
+});
