@@ -62,12 +62,17 @@ function resourceServer(url: string, merchant: Merchant) {
   return serve;
 }
 
-/** Pays as a client would, and returns the response and the PAYMENT-SIGNATURE it sent. */
-async function payFor(serve: typeof fetch, url: string) {
+/**
+ * Pays as a client would, and returns the response and the PAYMENT-SIGNATURE it sent.
+ * With `hold`, the paid retry never reaches the resource server (so nothing settles it):
+ * the proof is captured for the test to present itself.
+ */
+async function payFor(serve: typeof fetch, url: string, options: { hold?: boolean } = {}) {
   let signature = "";
   const recording: typeof fetch = async (input, init) => {
     const request = new Request(input, init);
     signature = request.headers.get("PAYMENT-SIGNATURE") ?? signature;
+    if (options.hold && signature !== "") return new Response("held", { status: 599 });
     return serve(request);
   };
   const client = new ExactLnbtcClientScheme({
@@ -85,6 +90,7 @@ async function payFor(serve: typeof fetch, url: string) {
     maxAmountMsat: 50_000,
     wrapFetchWithPayment,
   })(url);
+  expect(signature).not.toBe("");
   return { res, signature };
 }
 
@@ -153,31 +159,7 @@ describe("x402 lnbtc with ln402 as receiver and facilitator", () => {
   it("behavior: of 64 concurrent first settles of one proof exactly one succeeds", async () => {
     const serve = resourceServer(stack.ln402.url, stack.merchant);
     // Pay, but capture the proof before any settle: the resource server never sees it.
-    let signature = "";
-    const hold: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      const header = request.headers.get("PAYMENT-SIGNATURE");
-      if (header) {
-        signature = header;
-        return new Response("held", { status: 599 });
-      }
-      return serve(request);
-    };
-    const client = new ExactLnbtcClientScheme({
-      payer: {
-        payInvoice: async (invoice) => ({
-          status: "paid",
-          preimage: (await payer.payInvoice(invoice)).preimage,
-          invoice,
-        }),
-      },
-      maxAmountMsat: 50_000,
-      networks: ["regtest"],
-    });
-    await wrapFetchWithLnbtc(hold, client, { maxAmountMsat: 50_000, wrapFetchWithPayment })(
-      "https://api.test/article/A",
-    );
-    expect(signature).not.toBe("");
+    const { signature } = await payFor(serve, "https://api.test/article/A", { hold: true });
     const answers = await Promise.all(
       Array.from({ length: 64 }, () => settle(stack.ln402.url, signature, stack.merchant.apiKey)),
     );
@@ -199,30 +181,7 @@ describe("x402 lnbtc with ln402 as receiver and facilitator", () => {
   it("error: a co-tenant's self-issued invoice on the shared node key does not buy this merchant's resource", async () => {
     // The co-tenant runs the same API under the same node key, and pays its own invoice.
     const theirs = resourceServer(stack.ln402.url, cotenant);
-    let signature = "";
-    const hold: typeof fetch = async (input, init) => {
-      const request = new Request(input, init);
-      const header = request.headers.get("PAYMENT-SIGNATURE");
-      if (header) {
-        signature = header;
-        return new Response("held", { status: 599 });
-      }
-      return theirs(request);
-    };
-    const client = new ExactLnbtcClientScheme({
-      payer: {
-        payInvoice: async (invoice) => ({
-          status: "paid",
-          preimage: (await payer.payInvoice(invoice)).preimage,
-          invoice,
-        }),
-      },
-      maxAmountMsat: 50_000,
-      networks: ["regtest"],
-    });
-    await wrapFetchWithLnbtc(hold, client, { maxAmountMsat: 50_000, wrapFetchWithPayment })(
-      "https://api.test/article/A",
-    );
+    const { signature } = await payFor(theirs, "https://api.test/article/A", { hold: true });
     // Same request, same amount, same node key: only the invoice book tells them apart.
     const ours = resourceServer(stack.ln402.url, stack.merchant);
     const res = await ours("https://api.test/article/A", {
