@@ -9,6 +9,8 @@ export type InvoiceRequest = {
   expirySecs?: number;
   /** The paying client's address (ln402 limits invoices per end client). */
   clientIp?: string;
+  /** 64 lowercase hex, signed as the invoice's `h` field instead of a description (x402 lnbtc). */
+  descriptionHash?: string;
 };
 
 /** An invoice ready to advertise in `extra.invoice` / `extra.paymentHash`. */
@@ -74,6 +76,9 @@ export function ln402Invoices(options: Ln402InvoicesOptions): InvoiceSource {
         merchantId: options.merchantId,
         amount: String(request.amountMsat),
         ...(request.description !== undefined ? { description: request.description } : {}),
+        ...(request.descriptionHash !== undefined
+          ? { descriptionHash: request.descriptionHash }
+          : {}),
         ...(request.expirySecs !== undefined ? { expirySecs: request.expirySecs } : {}),
       };
       let response: Response;

@@ -1,7 +1,6 @@
 import { decodeInvoice } from "../protocol/bolt11/Bolt11.ts";
 import { tagCensus } from "../protocol/bolt11/Census.ts";
-import { count, hex, isRecord, object, required, SchemaIssue, string } from "../protocol/Schema.ts";
-import { InvoiceSourceError } from "./invoices.ts";
+import { InvoiceSourceError, ln402Invoices } from "./invoices.ts";
 
 /**
  * A receiver adapter in the shape of the x402 lnbtc reference package's
@@ -35,91 +34,38 @@ export type Ln402ReceiverOptions = {
   timeoutMs?: number;
 };
 
-const Issued = object({
-  invoice: required("invoice", string(7089)),
-  paymentHash: required("paymentHash", hex(64)),
-  amount: required("amount", string(20)),
-  expiresAt: required("expiresAt", count),
-});
-
-/** A `LightningReceiver` over ln402's `POST /invoice` with `descriptionHash`. */
+/**
+ * A `LightningReceiver` over ln402's `POST /invoice` with `descriptionHash` (the same
+ * request and answer checks as `ln402Invoices`, plus the lnbtc ones).
+ */
 export function ln402Receiver(options: Ln402ReceiverOptions): LightningReceiver {
-  const endpoint = `${options.url.replace(/\/+$/, "")}/invoice`;
-  const doFetch = options.fetch ?? fetch;
+  const invoices = ln402Invoices(options);
   return {
     async createInvoice(params) {
       if (!/^[0-9a-f]{64}$/.test(params.descriptionHash))
         throw new RangeError("descriptionHash must be 64 lowercase hex characters.");
-      const amount = String(params.amountMsat);
-      let response: Response;
-      try {
-        response = await doFetch(endpoint, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/json",
-            Accept: "application/json",
-            Authorization: `Bearer ${options.apiKey}`,
-          },
-          body: JSON.stringify({
-            merchantId: options.merchantId,
-            amount,
-            descriptionHash: params.descriptionHash,
-            expirySecs: params.expirySeconds,
-          }),
-          signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-        });
-      } catch (err) {
+      const amountMsat = Number(params.amountMsat);
+      if (!Number.isSafeInteger(amountMsat) || amountMsat <= 0)
+        throw new RangeError("amountMsat must be a positive whole number of msat.");
+      const { invoice } = await invoices.createInvoice({
+        amountMsat,
+        descriptionHash: params.descriptionHash,
+        expirySecs: params.expirySeconds,
+      });
+      // scheme_exact_lnbtc: exactly the requested description hash, and no description.
+      const census = tagCensus(invoice);
+      if (
+        decodeInvoice(invoice).descriptionHash !== params.descriptionHash ||
+        census.descriptions !== 0 ||
+        census.descriptionHashes !== 1
+      ) {
         throw new InvoiceSourceError(
-          0,
-          "invoice-source-unreachable",
-          `${endpoint}: ${String(err)}`,
-          err,
+          201,
+          "invoice-source-bad-response",
+          "ln402 returned an invoice that does not carry exactly the requested description hash.",
         );
       }
-      const json: unknown = await response.json().catch(() => null);
-      if (response.status !== 201) {
-        const type =
-          isRecord(json) && typeof json.type === "string" ? json.type : "invoice-source-failed";
-        const detail =
-          isRecord(json) && typeof json.detail === "string"
-            ? json.detail
-            : `ln402 answered ${response.status}.`;
-        throw new InvoiceSourceError(response.status, type, detail);
-      }
-      return checkIssued(json, amount, params.descriptionHash);
+      return invoice;
     },
   };
-}
-
-/** The invoice is checked before it is advertised: amount, hash, exactly that `h`, no `d`. */
-function checkIssued(json: unknown, amount: string, descriptionHash: string): string {
-  const bad = (detail: string) =>
-    new InvoiceSourceError(201, "invoice-source-bad-response", detail);
-  let issued: ReturnType<typeof Issued>;
-  try {
-    issued = Issued(json, "");
-  } catch (err) {
-    if (err instanceof SchemaIssue) throw bad(`ln402's invoice answer: ${err.message}.`);
-    throw err;
-  }
-  let decoded: ReturnType<typeof decodeInvoice>;
-  try {
-    decoded = decodeInvoice(issued.invoice);
-  } catch (err) {
-    throw bad(`ln402 returned an invoice that does not decode: ${String(err)}`);
-  }
-  const census = tagCensus(issued.invoice);
-  if (issued.amount !== amount || String(decoded.amountMsat) !== amount)
-    throw bad(`ln402 returned an invoice for another amount than ${amount} msat.`);
-  if (decoded.paymentHash !== issued.paymentHash)
-    throw bad("ln402 returned a paymentHash that is not the invoice's.");
-  if (
-    decoded.descriptionHash !== descriptionHash ||
-    census.descriptions !== 0 ||
-    census.descriptionHashes !== 1
-  )
-    throw bad(
-      "ln402 returned an invoice that does not carry exactly the requested description hash.",
-    );
-  return issued.invoice;
 }
