@@ -66,8 +66,8 @@ export class SessionClientError extends ProblemError {
 
 /** The lightning/session client method with its session controls. */
 export type LightningSessionClient = PaymentClientMethod & {
-  /** The `Authorization` of a bearer credential for `url`, when a session is open with its origin. */
-  authorization(url: string): string | null;
+  /** A bearer credential for `url` and the header it goes in, when a session is open with its origin. */
+  authorization(url: string): { header: string; value: string } | null;
   /** Pays a new deposit invoice from a fresh challenge of `url` and credits it (§topUp). */
   topUp(send: Send, url: string): Promise<{ balanceSats: number; topUpSats: number }>;
   /** Closes the session (§close) and reports the refund. */
@@ -174,8 +174,16 @@ export function lightningSessionClient(
     return challenge;
   }
 
-  async function managed<T>(send: Send, url: string, credential: string): Promise<T> {
-    const res = await plain(send)(new Request(url, { headers: { Authorization: credential } }));
+  /** Sends a management credential in the header its challenge named (draft-httpauth-payment-01). */
+  async function managed<T>(
+    send: Send,
+    url: string,
+    challenge: Challenge.Challenge,
+    payload: Record<string, unknown>,
+  ): Promise<T> {
+    const credential = Credential.serialize({ challenge, payload });
+    const headers = { [challenge.header ?? "Authorization"]: credential };
+    const res = await plain(send)(new Request(url, { headers }));
     const body: unknown = await res.json().catch(() => null);
     if (res.status !== 200 || typeof body !== "object" || body === null) {
       const detail = (body as { detail?: unknown } | null)?.detail;
@@ -233,7 +241,7 @@ export function lightningSessionClient(
     // challenge is echoed instead (createCredential).
     authorization: (url) =>
       session?.origin && new URL(url).origin === session.origin && live(session.challenge)
-        ? bearer(session)
+        ? { header: session.challenge.header ?? "Authorization", value: bearer(session) }
         : null,
     async topUp(send, url) {
       const s = session;
@@ -244,7 +252,8 @@ export function lightningSessionClient(
       const body = await managed<{ balanceSats: number; topUpSats: number }>(
         send,
         url,
-        Credential.serialize({ challenge, payload }),
+        challenge,
+        payload,
       );
       s.challenge = challenge;
       options.onProgress?.({ type: "topUp", sessionId: s.sessionId, amountSats: paid.depositSats });
@@ -255,11 +264,7 @@ export function lightningSessionClient(
       if (!s) throw new SessionClientError("No open session to close.");
       const payload = { action: "close", ...owner(s) };
       const challenge = await echoable(send, url, s);
-      const body = await managed<CloseAnswer>(
-        send,
-        url,
-        Credential.serialize({ challenge, payload }),
-      );
+      const body = await managed<CloseAnswer>(send, url, challenge, payload);
       session = null;
       const { refundSats, refundStatus } = body;
       options.onProgress?.({ type: "closed", sessionId: s.sessionId, refundSats, refundStatus });
