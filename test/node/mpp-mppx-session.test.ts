@@ -13,6 +13,7 @@ import { createPaymentHandler } from "../../src/mpp/server.ts";
 import { lightningSessionClient as ln402SessionClient } from "../../src/mpp/session/client.ts";
 import { lightningSessionServer as ln402SessionServer } from "../../src/mpp/session/server.ts";
 import { readEvents } from "../../src/mpp/session/sse.ts";
+import type { CloseAnswer } from "../../src/mpp/session/wire.ts";
 import { MockLightningNetwork, MockLightningProvider } from "../../src/providers/mock.ts";
 import { MemoryStore } from "../../src/store/MemoryStore.ts";
 import type { Store } from "../../src/store/Store.ts";
@@ -137,7 +138,8 @@ describe("drop-in for the existing Lightning MPP SDK, through mppx 0.11", () => 
     const topUp = await sessionClient.topUp(mppx.fetch, URL_);
     expect(await topUp.json()).toMatchObject({ status: "ok", topUpSats: 300 });
     const closeResponse = await sessionClient.close(mppx.fetch, URL_);
-    const { refundSats, refundStatus } = await closeResponse.json();
+    // (`json()` is `unknown` under the Workers types this project compiles with.)
+    const { refundSats, refundStatus } = (await closeResponse.json()) as CloseAnswer;
     // 600 deposited, 2 streams × 3 chunks × 2 sats spent.
     expect({ refundSats, refundStatus }).toEqual({ refundSats: 588, refundStatus: "succeeded" });
     expect(sessionClient.getSession()).toBeNull();
