@@ -15,7 +15,6 @@ import { lightningSessionServer as ln402SessionServer } from "../../src/mpp/sess
 import { readEvents } from "../../src/mpp/session/sse.ts";
 import type { CloseAnswer } from "../../src/mpp/session/wire.ts";
 import { MockLightningNetwork, MockLightningProvider } from "../../src/providers/mock.ts";
-import { MemoryStore } from "../../src/store/MemoryStore.ts";
 import type { Store } from "../../src/store/Store.ts";
 
 /**
