@@ -141,7 +141,9 @@ function sessionIdOf(request: Request): string | null {
 }
 
 /** Drop-in `lightningSessionServer(options)` for `Mppx.create({ methods })` (the existing SDK's shape). */
-export function lightningSessionServer(options: LightningSessionServerOptions & MppxServerOptions) {
+export function lightningSessionServer(
+  options: LightningSessionServerOptions & MppxServerOptions,
+): MppxLightningSessionServer {
   const { serverId, ...rest } = options;
   const method = ln402SessionServer(rest);
   return toMppxSessionServerMethod(method, serverId === undefined ? {} : { serverId });
