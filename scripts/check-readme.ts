@@ -14,10 +14,7 @@ import { fileURLToPath } from "node:url";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 /** README sections whose snippets are known not to compile yet, and why. */
-const KNOWN_FAILING: Record<string, string> = {
-  "MPP: the Lightning payment method (`ln402/mpp`, `ln402/providers`, `ln402/client`)":
-    "process.env values are string | undefined; app, provider, url, token, secretKey, realm and tokens are never declared",
-};
+const KNOWN_FAILING: Record<string, string> = {};
 
 type Snippet = { file: string; section: string; line: number; code: string };
 

@@ -12,9 +12,10 @@ export interface PaymentClientMethod {
   createCredential(args: { challenge: Challenge.Challenge; request?: Request }): Promise<string>;
   /**
    * A credential to send up front, before any 402 (e.g. a session's bearer credential,
-   * draft-lightning-session-00 §bearer); null when the method has none for `url`.
+   * draft-lightning-session-00 §bearer), with the header its challenge named
+   * (draft-httpauth-payment-01); null when the method has none for `url`.
    */
-  authorization?(url: string): string | null;
+  authorization?(url: string): { header: string; value: string } | null;
 }
 
 /** Options of `createPaymentFetch`. */
@@ -37,11 +38,11 @@ export function createPaymentFetch(options: PaymentFetchOptions): PaymentFetch {
   const send = options.fetch ?? ((request: Request) => globalThis.fetch(request));
   const paying = async (input: Request | string | URL, init?: RequestInit) => {
     const request = new Request(input, init);
-    if (!request.headers.has("Authorization")) {
+    if (!request.headers.has("Authorization") && !request.headers.has("Payment-Authorization")) {
       for (const method of options.methods) {
         const upFront = method.authorization?.(request.url);
         if (upFront) {
-          request.headers.set("Authorization", upFront);
+          request.headers.set(upFront.header, upFront.value);
           break;
         }
       }

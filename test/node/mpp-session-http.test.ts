@@ -263,7 +263,10 @@ describe("lightning/session over HTTP: ln402 server and ln402 client", () => {
     expect(t.payer.balanceMsat()).toBe(PAYER_START_MSAT);
     await t.open();
     expect(t.client.authorization("http://elsewhere.test/stream")).toBeNull();
-    expect(t.client.authorization(URL_)).toMatch(/^Payment /);
+    expect(t.client.authorization(URL_)).toMatchObject({
+      header: "Authorization",
+      value: expect.stringMatching(/^Payment /),
+    });
   });
 
   it("error: a forwarding node that learned the deposit preimage cannot spend or close the session", async () => {

@@ -24,6 +24,8 @@ export type SessionProgress =
 export type LightningSessionClientOptions = {
   /** Refuse deposit (and top-up) invoices above this many sats. */
   maxDepositSats?: number;
+  /** Routing fee cap per deposit payment, in sats. */
+  maxFeeSats?: number;
   /** Only pay invoices of this network; default the provider's. */
   network?: Bolt11Network;
   /** Lifetime asked for the return invoice (s); it must outlive the session. Default 7 days. */
@@ -66,12 +68,16 @@ export class SessionClientError extends ProblemError {
 
 /** The lightning/session client method with its session controls. */
 export type LightningSessionClient = PaymentClientMethod & {
-  /** The `Authorization` of a bearer credential for `url`, when a session is open with its origin. */
-  authorization(url: string): string | null;
+  /** A bearer credential for `url` and the header it goes in, when a session is open with its origin. */
+  authorization(url: string): { header: string; value: string } | null;
   /** Pays a new deposit invoice from a fresh challenge of `url` and credits it (§topUp). */
   topUp(send: Send, url: string): Promise<{ balanceSats: number; topUpSats: number }>;
   /** Closes the session (§close) and reports the refund. */
   close(send: Send, url: string): Promise<{ refundSats: number; refundStatus: string }>;
+  /** A topUp credential for `challenge` (a fresh one of the session's server): pays its invoice. */
+  topUpCredential(challenge: Challenge.Challenge): Promise<string>;
+  /** A close credential echoing `challenge`; the session is kept until the close is answered. */
+  closeCredential(challenge: Challenge.Challenge): string;
   getSession(): ClientSession | null;
   /** Forgets the session (e.g. after the server closed it for idleness). */
   resetSession(): void;
@@ -128,7 +134,10 @@ export function lightningSessionClient(
       amountSats: depositSats,
       challengeId: challenge.id,
     });
-    const paid = await provider.payInvoice({ invoice: invoice.invoice });
+    const paid = await provider.payInvoice({
+      invoice: invoice.invoice,
+      ...(options.maxFeeSats !== undefined && { maxFeeMsat: options.maxFeeSats * 1000 }),
+    });
     const preimage = paid.preimage.toLowerCase();
     if (!/^[0-9a-f]{64}$/.test(preimage) || !proves(preimage, invoice.paymentHash))
       throw new SessionClientError(
@@ -174,8 +183,34 @@ export function lightningSessionClient(
     return challenge;
   }
 
-  async function managed<T>(send: Send, url: string, credential: string): Promise<T> {
-    const res = await plain(send)(new Request(url, { headers: { Authorization: credential } }));
+  /** A topUp credential: pays the fresh challenge's deposit invoice (§topUp). */
+  async function topUpCredential(challenge: Challenge.Challenge): Promise<string> {
+    const s = session;
+    if (!s) throw new SessionClientError("No open session to top up.");
+    const paid = await pay(challenge);
+    const payload = { action: "topUp", sessionId: s.sessionId, topUpPreimage: paid.preimage };
+    s.challenge = challenge;
+    options.onProgress?.({ type: "topUp", sessionId: s.sessionId, amountSats: paid.depositSats });
+    return Credential.serialize({ challenge, payload });
+  }
+
+  /** A close credential echoing `challenge` (§close); the session is forgotten once answered. */
+  function closeCredential(challenge: Challenge.Challenge): string {
+    const s = session;
+    if (!s) throw new SessionClientError("No open session to close.");
+    s.challenge = challenge;
+    return Credential.serialize({ challenge, payload: { action: "close", ...owner(s) } });
+  }
+
+  /** Sends a management credential in the header its challenge named (draft-httpauth-payment-01). */
+  async function managed<T>(
+    send: Send,
+    url: string,
+    challenge: Challenge.Challenge,
+    credential: string,
+  ): Promise<T> {
+    const headers = { [challenge.header ?? "Authorization"]: credential };
+    const res = await plain(send)(new Request(url, { headers }));
     const body: unknown = await res.json().catch(() => null);
     if (res.status !== 200 || typeof body !== "object" || body === null) {
       const detail = (body as { detail?: unknown } | null)?.detail;
@@ -233,33 +268,27 @@ export function lightningSessionClient(
     // challenge is echoed instead (createCredential).
     authorization: (url) =>
       session?.origin && new URL(url).origin === session.origin && live(session.challenge)
-        ? bearer(session)
+        ? { header: session.challenge.header ?? "Authorization", value: bearer(session) }
         : null,
+    topUpCredential,
+    closeCredential,
     async topUp(send, url) {
-      const s = session;
-      if (!s) throw new SessionClientError("No open session to top up.");
+      if (!session) throw new SessionClientError("No open session to top up.");
       const challenge = await freshChallenge(send, url);
-      const paid = await pay(challenge);
-      const payload = { action: "topUp", sessionId: s.sessionId, topUpPreimage: paid.preimage };
+      const credential = await topUpCredential(challenge);
       const body = await managed<{ balanceSats: number; topUpSats: number }>(
         send,
         url,
-        Credential.serialize({ challenge, payload }),
+        challenge,
+        credential,
       );
-      s.challenge = challenge;
-      options.onProgress?.({ type: "topUp", sessionId: s.sessionId, amountSats: paid.depositSats });
       return { balanceSats: body.balanceSats, topUpSats: body.topUpSats };
     },
     async close(send, url) {
       const s = session;
       if (!s) throw new SessionClientError("No open session to close.");
-      const payload = { action: "close", ...owner(s) };
       const challenge = await echoable(send, url, s);
-      const body = await managed<CloseAnswer>(
-        send,
-        url,
-        Credential.serialize({ challenge, payload }),
-      );
+      const body = await managed<CloseAnswer>(send, url, challenge, closeCredential(challenge));
       session = null;
       const { refundSats, refundStatus } = body;
       options.onProgress?.({ type: "closed", sessionId: s.sessionId, refundSats, refundStatus });

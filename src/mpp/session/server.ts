@@ -75,7 +75,10 @@ export type LightningSessionServer = LightningServerMethod & {
   readonly intent: "session";
   /** The engine, for scheduling `closeIdle` / `nextIdleDeadline` (a timer, a DO alarm). */
   readonly sessions: Sessions;
-  /** Takes `sats` from the balance; false when it is short or the session is not open. */
+  /**
+   * Bills one unit of `sats` (at most the agreed per-unit price: more throws RangeError and
+   * takes nothing); false when the balance is short or the session is not open.
+   */
   deduct(sessionId: string, sats: number): Promise<boolean>;
   /** Resolves true once the balance grows (a top-up), false on timeout or close. */
   waitForTopUp(sessionId: string, timeoutMs?: number): Promise<boolean>;
@@ -356,7 +359,16 @@ export function lightningSessionServer(
     createRequest,
     verify,
     async deduct(sessionId, sats) {
-      return (await sessions.deduct(sessionId, satsToMsat(sats))).ok;
+      const msat = satsToMsat(sats);
+      // §request: `amount` is the price per unit the payer accepted, fixed at open; one
+      // call bills one unit, so more than that is the route's mistake, never the payer's.
+      const agreedMsat = (await sessions.get(sessionId))?.amountPerUnitMsat;
+      if (agreedMsat !== undefined && msat > agreedMsat) {
+        throw new RangeError(
+          `deduct(${sats}) is above the ${agreedMsat / 1000} sats per unit the payer agreed to; nothing was deducted`,
+        );
+      }
+      return (await sessions.deduct(sessionId, msat)).ok;
     },
     waitForTopUp: (sessionId, timeoutMs = 60_000) => sessions.waitForTopUp(sessionId, timeoutMs),
     serve: (o) =>
