@@ -8,7 +8,8 @@ import { invoiceQrSvg } from "./qr.ts";
 
 /**
  * The browser paywall: the HTML page the gateway answers a browser's unpaid request with
- * (a request whose `Accept` prefers `text/html`), beside the 402's protocol headers.
+ * (`wantsPaywall`: a GET or HEAD whose `Accept` prefers `text/html`), as the body of the
+ * same 402 that carries the protocol headers.
  * Pure: no I/O, no clock (the caller passes `now`).
  *
  * The page shows the amount, the description, the invoice as a QR code (inline SVG drawn by
@@ -47,7 +48,7 @@ import { invoiceQrSvg } from "./qr.ts";
  *    by hash, fetches to its origin (plus the origins of absolute `statusUrl`/`retry.url`)
  *    and nothing else.
  *
- * Render the page only for requests without a body (GET, HEAD): the page cannot replay one.
+ * The page cannot replay a request body: `wantsPaywall` is false for anything but GET/HEAD.
  */
 
 /** What the page shows and where it goes; every string is escaped before it reaches HTML. */
@@ -113,6 +114,30 @@ function check(input: PaywallInput): void {
     if (!TOKEN.test(name)) throw new TypeError(`paywall: bad retry header name ${name}`);
   originOf(input.statusUrl);
   originOf(input.retry.url);
+}
+
+/** The q-value `accept` gives `type` (exact match only; 0 when absent or malformed). */
+function quality(accept: string, type: string): number {
+  for (const range of accept.split(",")) {
+    const [name, ...params] = range.split(";").map((part) => part.trim().toLowerCase());
+    if (name !== type) continue;
+    const q = params.find((p) => p.startsWith("q="));
+    const value = q === undefined ? 1 : Number(q.slice(2));
+    return Number.isFinite(value) ? value : 0;
+  }
+  return 0;
+}
+
+/**
+ * Whether an unpaid request should get the paywall page rather than the bare 402: a
+ * body-less request (GET, HEAD) whose `Accept` names `text/html` at least as high as
+ * `application/json`, as browser navigations do. Agents (any type, JSON) get the 402.
+ */
+export function wantsPaywall(request: { method: string; accept: string | null }): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  const accept = request.accept ?? "";
+  const html = quality(accept, "text/html");
+  return html > 0 && html >= quality(accept, "application/json");
 }
 
 /** The Content-Security-Policy to send with the page of `input`. */

@@ -2,7 +2,13 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { base64 } from "@scure/base";
 import decodeQR from "qr/decode.js";
 import { describe, expect, it } from "vitest";
-import { type PaywallInput, paywallCsp, paywallHeaders, renderPaywall } from "./index.ts";
+import {
+  type PaywallInput,
+  paywallCsp,
+  paywallHeaders,
+  renderPaywall,
+  wantsPaywall,
+} from "./index.ts";
 
 /** A devnet invoice (regtest, 21 sats). */
 const INVOICE =
@@ -144,5 +150,26 @@ describe("paywallCsp", () => {
       "X-Content-Type-Options": "nosniff",
       "Referrer-Policy": "no-referrer",
     });
+  });
+});
+
+describe("wantsPaywall", () => {
+  const CHROME =
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+
+  it("behavior: a browser navigation gets the page", () => {
+    expect(wantsPaywall({ method: "GET", accept: CHROME })).toBe(true);
+    expect(wantsPaywall({ method: "HEAD", accept: "text/html" })).toBe(true);
+  });
+
+  it("behavior: agents, JSON clients and requests with a body get the bare 402", () => {
+    expect(wantsPaywall({ method: "GET", accept: null })).toBe(false);
+    expect(wantsPaywall({ method: "GET", accept: "*/*" })).toBe(false);
+    expect(wantsPaywall({ method: "GET", accept: "application/json" })).toBe(false);
+    expect(wantsPaywall({ method: "GET", accept: "application/json, text/html;q=0.5" })).toBe(
+      false,
+    );
+    expect(wantsPaywall({ method: "GET", accept: "text/html;q=0" })).toBe(false);
+    expect(wantsPaywall({ method: "POST", accept: CHROME })).toBe(false);
   });
 });
