@@ -29,9 +29,11 @@ import { invoiceQrSvg } from "./qr.ts";
  * 2. **Retry.** Once paid, the page sends `<retry.method> <retry.url>` with no body, the
  *    headers in `retry.headers` verbatim, and `Ln402-Paid: <paymentHash>` (64 lowercase
  *    hex). The gateway serves the resource for it when, and only when:
- *    - the hash is an invoice in this merchant's book, issued for this same bound request
- *      (the retry's method and URL bind to the invoice's description hash exactly as the
- *      original request did);
+ *    - the hash is an invoice in this merchant's book, issued for this same bound request:
+ *      the retry, recomputed from the live request (`http:1`: method, URL, the empty
+ *      body's hash, bound headers), gives the invoice's description hash. Browsers send
+ *      their own headers, so bind none for a page, or put each bound header's value in
+ *      `retry.headers` (the page sends exactly those);
  *    - the merchant's wallet received the payment (the status logic of step 1);
  *    - it has not been redeemed: `Ln402-Paid` is one more proof of the same invoice, so it
  *      takes the same consume-once claim as an x402 or MPP proof (one payment, one
@@ -59,7 +61,7 @@ export type PaywallInput = {
   paymentHash: string;
   /** The amount the invoice asks, in sats (shown). */
   amountSats: number;
-  /** What is being bought (merchant text, shown escaped). */
+  /** What is being bought (merchant text, shown escaped): a bound invoice carries only its hash. */
   description: string;
   /** Answers `{ "paid": boolean }` for this invoice (relative, or absolute http(s)). */
   statusUrl: string;
