@@ -1,5 +1,6 @@
 import { chargeLndBench } from "./chargeLnd.ts";
 import { facilitatorBench } from "./facilitator.ts";
+import { gatewayChargeBench } from "./gateway.ts";
 import { invoiceBench } from "./invoice.ts";
 import { lnbtcSettleBench } from "./lnbtcSettle.ts";
 import { chargeBench, chargeMockBench, sessionStreamBench } from "./mpp.ts";
@@ -16,6 +17,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   "session-stream": () => sessionStreamBench({ events: 10_000, rounds: 5 }),
   "lnbtc-settle": () =>
     lnbtcSettleBench({ concurrency: 16, perRound: 200, rounds: 3, sequential: 50 }),
+  "gateway-charge": () => gatewayChargeBench({ requests: 200 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.

@@ -5,6 +5,8 @@ import type { Store } from "../store/Store.ts";
 import { getConfig } from "./config.ts";
 import { demoRoutes } from "./demo/quote.ts";
 import type { Bindings, Env } from "./env.ts";
+import { gatewayManageRoutes } from "./gateway/manage.ts";
+import { gatewayServeRoutes } from "./gateway/serve.ts";
 import { cors } from "./middleware/cors/index.ts";
 import { openapiRoutes } from "./middleware/openapi/index.ts";
 import { requestLog } from "./middleware/requestLog/index.ts";
@@ -44,6 +46,8 @@ export function createApp(): Hono<Env> {
   app.route("/", invoiceRoutes);
   app.route("/", x402Routes);
   app.route("/", demoRoutes);
+  app.route("/", gatewayManageRoutes);
+  app.route("/", gatewayServeRoutes);
 
   app.notFound((c) =>
     problemResponse(

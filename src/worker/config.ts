@@ -9,6 +9,8 @@ import { ProblemError } from "../protocol/Errors.ts";
 export type ConfigVars = {
   /** "true" lets merchants use ws:// relays (dev and tests only). */
   ALLOW_INSECURE_RELAYS?: string;
+  /** "true" lets gateway routes use http:// and private or loopback upstreams (dev and tests only). */
+  ALLOW_INSECURE_UPSTREAMS?: string;
   /** "development" enables dev defaults (a fixed SECRETS_KEY when none is set). */
   LN402_ENV?: string;
   /** Secret: 64 hex chars, the AES-GCM key for NWC strings at rest. */
@@ -27,6 +29,8 @@ export type Config = Readonly<{
   environment: "production" | "development";
   /** ws:// relays are accepted (dev and tests); production requires wss://. */
   allowInsecureRelays: boolean;
+  /** Gateway upstreams may be http:// and private or loopback (dev and tests); production requires public https. */
+  allowInsecureUpstreams: boolean;
   /** 32-byte AES-GCM key that encrypts NWC strings at rest. */
   secretsKey: Uint8Array;
   /** Upstash REST endpoint, or null for the embedded Durable-Object store. */
@@ -91,6 +95,7 @@ function parseConfig(env: ConfigVars): Config {
   return Object.freeze({
     environment,
     allowInsecureRelays: env.ALLOW_INSECURE_RELAYS === "true",
+    allowInsecureUpstreams: env.ALLOW_INSECURE_UPSTREAMS === "true",
     secretsKey: hexToBytes(rawKey.toLowerCase()),
     upstash: url === "" ? null : Object.freeze({ url, token }),
     walletTimeoutMs: positiveInt(env.WALLET_TIMEOUT_MS, "WALLET_TIMEOUT_MS", 8_000),

@@ -2,6 +2,7 @@ import type { StoreBindings } from "../store/index.ts";
 import type { Store } from "../store/Store.ts";
 import type { Config, ConfigVars } from "./config.ts";
 import type { MerchantDO } from "./merchant/MerchantDO.ts";
+import type { GatewayLogFields } from "./middleware/requestLog/index.ts";
 
 /** What a merchant's Durable Object is given: the configuration and the Store. */
 export type MerchantBindings = ConfigVars & StoreBindings;
@@ -23,6 +24,8 @@ export type Variables = {
   store: Store;
   /** The merchant a request acts for, when a route knows it (for the request log). */
   merchantId?: string;
+  /** What a gateway request did (for the request log). */
+  gateway?: GatewayLogFields;
 };
 
 /** The one Hono environment type that flows through the app. */

@@ -6,13 +6,16 @@ import type { Env } from "./env.ts";
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Reads a JSON object body, bounded in size; anything else is a 400/413 that says what to send. */
-export async function readJsonObject(c: Context<Env>): Promise<Record<string, unknown>> {
+export async function readJsonObject(
+  c: Context<Env>,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Record<string, unknown>> {
   const declared = Number(c.req.header("Content-Length") ?? "0");
-  if (declared > MAX_BODY_BYTES)
-    throw new PayloadTooLargeError(`Bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+  if (declared > maxBytes)
+    throw new PayloadTooLargeError(`Bodies are limited to ${maxBytes} bytes.`);
   const raw = await c.req.text();
-  if (new TextEncoder().encode(raw).length > MAX_BODY_BYTES) {
-    throw new PayloadTooLargeError(`Bodies are limited to ${MAX_BODY_BYTES} bytes.`);
+  if (new TextEncoder().encode(raw).length > maxBytes) {
+    throw new PayloadTooLargeError(`Bodies are limited to ${maxBytes} bytes.`);
   }
   let value: unknown;
   try {

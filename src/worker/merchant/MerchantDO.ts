@@ -21,7 +21,17 @@ import { createStore } from "../../store/index.ts";
 import type { Store } from "../../store/Store.ts";
 import { type Config, getConfig } from "../config.ts";
 import type { MerchantBindings } from "../env.ts";
-import { claimInvoiceIndex } from "../registry.ts";
+import { GatewayDesk } from "../gateway/GatewayDesk.ts";
+import type { GatewayRoute } from "../gateway/RouteConfig.ts";
+import type {
+  AdmitInput,
+  AdmitOutcome,
+  RetryWindow,
+  RouteStats,
+  UpstreamFailure,
+} from "../gateway/types.ts";
+import { lnbtcNetworks } from "../lnbtcFacilitator.ts";
+import { claimInvoiceIndex, getMerchant } from "../registry.ts";
 import { seal, unseal } from "../secrets.ts";
 import { type BookEntry, InvoiceBook } from "./InvoiceBook.ts";
 import { checkIssued } from "./issued.ts";
@@ -96,6 +106,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   private readonly redemptions: Redemptions;
   private readonly desk: PaymentDesk;
   private readonly link: NwcLink;
+  private readonly gateway: GatewayDesk;
   private wallet: WalletRecord | null = null;
   private connection: NwcConnection | null = null;
   private lastActivityMs = 0;
@@ -121,6 +132,21 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       onConnected: (client, isReconnect) => {
         if (isReconnect) void this.reconcile(client);
       },
+    });
+    this.gateway = new GatewayDesk({
+      storage: ctx.storage,
+      book: this.book,
+      redemptions: this.redemptions,
+      secretsKey: this.config.secretsKey,
+      networks: lnbtcNetworks(this.config),
+      wallet: () => this.requireWallet(),
+      issue: (input) => this.issue(input),
+      confirm: (entry, graceMs, force) => this.confirm(entry, graceMs, force),
+      exclusiveNodeKey: async () => {
+        const record = await getMerchant(this.store, this.requireWallet().merchantId);
+        return record?.settings.exclusiveNodeKey ?? false;
+      },
+      nowMs: Date.now,
     });
     ctx.blockConcurrencyWhile(async () => {
       this.wallet = (await ctx.storage.get<WalletRecord>(WALLET_KEY)) ?? null;
@@ -318,6 +344,37 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     });
   }
 
+  /** The gateway routes (`GET /merchants/:id/routes`). */
+  async gatewayRoutes(): Promise<RpcResult<GatewayRoute[]>> {
+    return capture(() => this.gateway.listRoutes());
+  }
+
+  /** Replaces the gateway routes; returns the upstream secret when one was (re)issued. */
+  async putGatewayRoutes(
+    routes: GatewayRoute[] | null,
+    rotateSecret: boolean,
+  ): Promise<RpcResult<{ routes: GatewayRoute[]; upstreamSecret: string | null }>> {
+    return capture(() => this.gateway.putRoutes(routes, rotateSecret));
+  }
+
+  /** One gateway request: serve it, ask for payment, or refuse its proof (see GatewayDesk). */
+  async admitGateway(input: AdmitInput): Promise<RpcResult<AdmitOutcome>> {
+    return capture(async () => {
+      this.touch();
+      return this.gateway.admit(input);
+    });
+  }
+
+  /** The upstream failed a gateway request: count it, keep a paid proof good for one retry. */
+  async reportUpstreamFailure(failure: UpstreamFailure): Promise<RetryWindow> {
+    return this.gateway.reportFailure(failure);
+  }
+
+  /** Gateway counters per route since `sinceMs` (unix ms). */
+  async gatewayStats(sinceMs: number): Promise<RpcResult<RouteStats[]>> {
+    return capture(async () => this.gateway.stats(sinceMs));
+  }
+
   /** Connection state, capabilities and invoice counts, for `GET /merchants/:id`. */
   async walletStatus(): Promise<RpcResult<WalletStatus>> {
     return capture(async () => {
@@ -345,6 +402,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     // (a 404) instead of failing on a missing table.
     this.book.migrate();
     this.redemptions.migrate();
+    this.gateway.reset();
   }
 
   /**
@@ -437,7 +495,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
    * never looked up), while the notification subscription has been live since the entry
    * was last confirmed, or when it was looked up moments ago; otherwise looked up.
    */
-  private async confirm(entry: BookEntry, graceMs = 0): Promise<Confirmation> {
+  private async confirm(entry: BookEntry, graceMs = 0, force = false): Promise<Confirmation> {
     if (entry.status === "paid") return "paid";
     const nowMs = Date.now();
     if (entry.expiresAt * 1000 + graceMs <= nowMs) return "pending";
@@ -447,7 +505,8 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       liveSince <= entry.checkedAtMs &&
       this.wallet?.capabilities.notifications;
     const lastLookup = this.lookedUpAt.get(entry.paymentHash) ?? 0;
-    if (notified || nowMs - lastLookup < LOOKUP_INTERVAL_MS) return "pending";
+    // `force` (a payer showed a valid preimage): the notification may still be on its way.
+    if ((notified && !force) || nowMs - lastLookup < LOOKUP_INTERVAL_MS) return "pending";
     try {
       await this.refresh(await this.link.client(), entry.paymentHash);
     } catch {

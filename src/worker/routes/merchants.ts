@@ -74,7 +74,7 @@ merchantRoutes.post("/register", async (c) => {
 });
 
 /** Loads the merchant named in the path, authenticated by its API key. */
-async function requireMerchant(c: Context<Env>) {
+export async function requireMerchant(c: Context<Env>) {
   const merchantId = c.req.param("id") ?? "";
   const found = await authenticate(c.var.store, merchantId, bearerToken(c));
   if (!found)

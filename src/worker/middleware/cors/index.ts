@@ -23,7 +23,7 @@ export const EXPOSED_HEADERS = [
 export function cors(): MiddlewareHandler {
   const handler = honoCors({
     origin: "*",
-    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     exposeHeaders: [...EXPOSED_HEADERS],
     maxAge: 86_400,
   });

@@ -1,4 +1,5 @@
 import { VERSION } from "../../../version.ts";
+import { gatewayPaths, gatewaySchemas } from "./gateway.ts";
 import { problemSchema } from "./problems.ts";
 
 /**
@@ -221,7 +222,7 @@ export function openapiDocument(): Json {
       summary: "Lightning payments for HTTP APIs: an x402 facilitator and merchant registry.",
       license: { name: "MIT", identifier: "MIT" },
     },
-    paths,
+    paths: { ...paths, ...gatewayPaths },
     components: {
       securitySchemes: {
         merchantKey: {
@@ -240,6 +241,7 @@ export function openapiDocument(): Json {
       },
       schemas: {
         Problem: problemSchema(),
+        ...gatewaySchemas,
         Health: {
           type: "object",
           required: ["status", "version"],

@@ -97,6 +97,30 @@ export const PROBLEM_TYPES: readonly ProblemTypeDoc[] = [
     when: "GET /demo/quote is misconfigured",
   },
   {
+    slug: "payment-required",
+    status: 402,
+    title: "Payment required",
+    when: "gateway: pay the invoice (PAYMENT-REQUIRED or WWW-Authenticate) and retry with the proof",
+  },
+  {
+    slug: "payment-refused",
+    status: 402,
+    title: "Payment refused",
+    when: "gateway: the proof does not pay for this request (reason says why); nothing was consumed",
+  },
+  {
+    slug: "upstream-failed",
+    status: 502,
+    title: "Upstream failed",
+    when: "gateway: the merchant's upstream failed; a paid proof stays good for one retry of the same request",
+  },
+  {
+    slug: "gateway-sessions-unavailable",
+    status: 422,
+    title: "Sessions unavailable",
+    when: "gateway routes: a session price is not served (or the wallet cannot pay refunds)",
+  },
+  {
     slug: "misconfigured",
     status: 500,
     title: "Server misconfigured",

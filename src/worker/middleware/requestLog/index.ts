@@ -1,6 +1,18 @@
 import type { MiddlewareHandler } from "hono";
 import type { Env } from "../../env.ts";
 
+/**
+ * What a `/gw/` request did: the route key, the protocol of its proof, the outcome
+ * (`challenge`, `paid`, `retry`, `refused`, `dry-run`, `no-route`, `upstream-failed`,
+ * `rate-limited`) and how long the upstream took to answer. Never a proof or secret.
+ */
+export type GatewayLogFields = {
+  route: string | null;
+  protocol: string | null;
+  outcome: string;
+  upstreamMs: number | null;
+};
+
 /** One structured log line per request: what Workers Logs and Logpush index. */
 export type RequestLogLine = {
   level: "info" | "warn" | "error";
@@ -12,6 +24,8 @@ export type RequestLogLine = {
   status: number;
   durationMs: number;
   merchant: string | null;
+  /** Present on gateway requests only. */
+  gateway?: GatewayLogFields;
 };
 
 /** Options of `requestLog`. */
@@ -48,6 +62,8 @@ export function requestLog(options: RequestLogOptions = {}): MiddlewareHandler<E
       durationMs: Date.now() - started,
       merchant: merchant && /^m_[0-9A-Za-z_-]{1,64}$/.test(merchant) ? merchant : null,
     };
+    const gateway = c.get("gateway");
+    if (gateway) line.gateway = gateway;
     try {
       c.res.headers.set("X-Request-Id", requestId);
     } catch {
