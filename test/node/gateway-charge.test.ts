@@ -179,9 +179,17 @@ describe("gateway: charge", () => {
     expect(page.status).toBe(402);
     expect(page.headers.get("Content-Type")).toContain("text/html");
     const html = await page.text();
-    const invoice = /<pre[^>]*>([^<]+)<\/pre>/.exec(html)?.[1] ?? "";
-    const paymentHash = /Ln402-Paid: ([0-9a-f]{64})/.exec(html)?.[1] ?? "";
-    const paidHeader = { "Ln402-Paid": paymentHash };
+    // The page carries its data in a JSON block: the invoice, and how to retry once paid.
+    const data = JSON.parse(
+      /<script type="application\/json" id="ln402-paywall">([^<]*)<\/script>/.exec(html)?.[1] ??
+        "{}",
+    ) as { invoice: string; paymentHash: string; retry: { headers: Record<string, string> } };
+    const { invoice, paymentHash } = data;
+    const paidHeader = { "Ln402-Paid": paymentHash, ...data.retry.headers };
+    // The payment hash alone (it is in the QR code) is not enough: the page's token is needed.
+    const withoutToken = await fetch(url, { headers: { "Ln402-Paid": paymentHash } });
+    expect(withoutToken.status).toBe(402);
+    expect(await withoutToken.json()).toMatchObject({ reason: "page_token_mismatch" });
     const early = await fetch(url, { headers: paidHeader });
     expect(early.status).toBe(402);
     expect(await early.json()).toMatchObject({ reason: "payment_not_received" });

@@ -1,11 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { NWCClient } from "@getalby/sdk/nwc";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import decodeQR from "qr/decode.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Devnet, startDevnet } from "../../devnet/index.ts";
+import { skipWithoutChromium, systemChromium } from "./support/chromium.ts";
 import { type Shop, startShop } from "./support/paywallShop.ts";
 
 /**
@@ -15,20 +15,6 @@ import { type Shop, startShop } from "./support/paywallShop.ts";
  *
  * `PAYWALL_SCREENSHOT=docs/paywall.png` also saves the unpaid page for the README.
  */
-
-/** The system Chromium: `CHROMIUM_PATH`, or `chromium` / `chromium-browser` on PATH. */
-function systemChromium(): string | null {
-  if (process.env.CHROMIUM_PATH)
-    return existsSync(process.env.CHROMIUM_PATH) ? process.env.CHROMIUM_PATH : null;
-  for (const name of ["chromium", "chromium-browser"]) {
-    try {
-      return execFileSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" }).trim() || null;
-    } catch {
-      // not this one
-    }
-  }
-  return null;
-}
 
 /**
  * The few browser globals the page-side callbacks below use, typed here because this
@@ -51,12 +37,7 @@ type InBrowser = {
   };
 };
 const executablePath = systemChromium();
-const skip = executablePath === null && !process.env.CI;
-if (skip) {
-  console.warn(
-    "Paywall browser tests skipped: install Chromium (apt-get install -y chromium) or set CHROMIUM_PATH",
-  );
-}
+const skip = skipWithoutChromium("Paywall browser tests");
 
 describe.skipIf(skip)("paywall in Chromium", () => {
   let devnet: Devnet;

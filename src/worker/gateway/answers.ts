@@ -3,9 +3,10 @@ import type { PaymentRequired } from "@x402/core/types";
 import { PROBLEM_BASE, type ProblemError } from "../../protocol/Errors.ts";
 import { lnbtcNetworkId } from "../../protocol/x402/lnbtc/Networks.ts";
 import { x402Network } from "../../protocol/x402/Networks.ts";
+import { paywallHeaders, renderPaywall } from "../paywall/index.ts";
 import { type MppIssuer, mppChallenge, mppReceipt } from "./mppChallenge.ts";
 import { legacyAccept, lnbtcAccept } from "./offers.ts";
-import { PAID_HEADER } from "./proofs.ts";
+import { PAGE_TOKEN_HEADER } from "./pageToken.ts";
 import type { GatewayRoute } from "./RouteConfig.ts";
 import type { GatewayOffer, PaidAdmission, Refusal, RetryWindow } from "./types.ts";
 
@@ -25,8 +26,12 @@ export type ChallengeContext = {
   url: string;
   requestHash: string;
   issuer: MppIssuer;
-  /** The client asked for a page (`Accept: text/html`). */
+  /** A browser navigation (`wantsPaywall`): answer with the payment page. */
   html: boolean;
+  /** The page's token for this invoice (see pageToken.ts), sent back with `Ln402-Paid`. */
+  pageToken: string;
+  /** Unix seconds, the server's clock (the page's countdown starts from it). */
+  nowSecs: number;
 };
 
 /**
@@ -54,8 +59,19 @@ export function challengeResponse(ctx: ChallengeContext): Response {
     headers.set("WWW-Authenticate", mppChallenge(ctx.issuer, offer, route.description));
   const amountSats = offer.amountMsat / 1000;
   if (ctx.html) {
-    headers.set("Content-Type", "text/html; charset=utf-8");
-    return new Response(paywallHtml(offer, route.description), { status: 402, headers });
+    const page = {
+      invoice: offer.invoice,
+      paymentHash: offer.paymentHash,
+      amountSats,
+      description: route.description,
+      statusUrl: `/invoice/status/${offer.paymentHash}`,
+      // The retry is the same GET (no headers are bound), with the page's token.
+      retry: { url: ctx.url, method: "GET", headers: { [PAGE_TOKEN_HEADER]: ctx.pageToken } },
+      expiresAt: offer.expiresAt,
+      now: ctx.nowSecs,
+    };
+    for (const [name, value] of Object.entries(paywallHeaders(page))) headers.set(name, value);
+    return new Response(renderPaywall(page), { status: 402, headers });
   }
   headers.set("Content-Type", PROBLEM_JSON);
   const body = {
@@ -69,19 +85,6 @@ export function challengeResponse(ctx: ChallengeContext): Response {
     expiresAt: offer.expiresAt,
   };
   return new Response(JSON.stringify(body), { status: 402, headers });
-}
-
-/**
- * The minimal page a browser gets until the paywall page is wired in: the invoice as
- * text, and how the page retries (`Ln402-Paid`). No scripts, no external assets.
- */
-function paywallHtml(offer: GatewayOffer, description: string): string {
-  const text = escapeHtml(description || "This resource");
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Payment required</title></head><body><main><h1>Payment required</h1><p>${text} costs ${offer.amountMsat / 1000} sats.</p><p>Pay this Lightning invoice, then reload with the header ${PAID_HEADER}: ${offer.paymentHash}</p><pre style="white-space:pre-wrap;word-break:break-all">${escapeHtml(offer.invoice)}</pre></main></body></html>`;
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 /** A proof that does not pay for this request: 402, the reason, nothing consumed. */

@@ -9,6 +9,7 @@ import { httpBinding } from "../../protocol/x402/lnbtc/HttpBinding.ts";
 import type { Env } from "../env.ts";
 import { unwrap } from "../merchant/rpc.ts";
 import { merchantStub } from "../merchantStub.ts";
+import { wantsPaywall } from "../paywall/index.ts";
 import { clientIp } from "../request.ts";
 import {
   challengeResponse,
@@ -19,7 +20,8 @@ import {
 } from "./answers.ts";
 import { type MppIssuer, mppSecretKey } from "./mppChallenge.ts";
 import { GATEWAY_BINDING } from "./offers.ts";
-import { readRequestProof } from "./proofs.ts";
+import { PAGE_TOKEN_HEADER, pageToken, pageTokenMatches } from "./pageToken.ts";
+import { PAID_HEADER, readRequestProof } from "./proofs.ts";
 import { callUpstream } from "./proxy.ts";
 import type { AdmitOutcome } from "./types.ts";
 
@@ -80,6 +82,23 @@ async function serve(c: Context<Env>): Promise<Response> {
     log("refused");
     return problemAnswer(read.problem);
   }
+  // A browser's `Ln402-Paid` counts only with the token of the page that showed the invoice:
+  // the payment hash itself is public (it is in the QR code).
+  if (
+    read.proof?.protocol === "browser" &&
+    !pageTokenMatches(
+      c.var.config.secretsKey,
+      merchantId,
+      read.proof.paymentHash,
+      c.req.header(PAGE_TOKEN_HEADER) ?? null,
+    )
+  ) {
+    log("refused", { protocol: "browser" });
+    return refusedResponse({
+      reason: "page_token_mismatch",
+      detail: `${PAID_HEADER} is accepted with the ${PAGE_TOKEN_HEADER} of the page that showed the invoice.`,
+    });
+  }
   // Unpaid requests mint invoices: an amplification target, limited per client address
   // before the object is asked (a dry-run route still serves when the limit is hit).
   const mayIssue =
@@ -114,7 +133,9 @@ async function serve(c: Context<Env>): Promise<Response> {
         url: c.req.url,
         requestHash,
         issuer,
-        html: wantsHtml(c.req.header("Accept")),
+        html: wantsPaywall({ method: c.req.method, accept: c.req.header("Accept") ?? null }),
+        pageToken: pageToken(c.var.config.secretsKey, merchantId, outcome.offer.paymentHash),
+        nowSecs: Math.floor(nowMs / 1000),
       });
     case "refused":
       log("refused", { route: outcome.routeKey, protocol: outcome.protocol });
@@ -165,12 +186,4 @@ async function readBody(request: Request): Promise<Uint8Array | null> {
   const bytes = new Uint8Array(await request.arrayBuffer());
   if (bytes.length > MAX_GATEWAY_BODY_BYTES) throw tooLarge();
   return bytes.length === 0 && request.method === "GET" ? null : bytes;
-}
-
-/** A browser navigation: `text/html` is accepted and preferred over JSON. */
-function wantsHtml(accept: string | undefined): boolean {
-  if (!accept) return false;
-  const html = accept.indexOf("text/html");
-  const json = accept.indexOf("application/json");
-  return html >= 0 && (json < 0 || html < json);
 }
