@@ -71,6 +71,9 @@ export function requestLog(options: RequestLogOptions = {}): MiddlewareHandler<E
       c.res = new Response(c.res.body, c.res);
       c.res.headers.set("X-Request-Id", requestId);
     }
+    // Healthy liveness probes are not logged: monitors poll every few seconds, and a line
+    // each would bury the requests that matter (and costs as much as the probe itself).
+    if (line.route === "/health" && status === 200) return;
     write(JSON.stringify(line));
   };
 }

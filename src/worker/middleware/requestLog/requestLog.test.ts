@@ -96,3 +96,13 @@ describe("request log", () => {
     ]);
   });
 });
+
+describe("request log: liveness probes", () => {
+  it("behavior: a healthy GET /health writes no line; other requests do", async () => {
+    capture();
+    expect((await app.request("https://ln402.test/health", {}, env)).status).toBe(200);
+    expect(lines).toEqual([]);
+    await app.request("https://ln402.test/supported", {}, env);
+    expect(parsed().map((l) => l.route)).toEqual(["/supported"]);
+  });
+});
