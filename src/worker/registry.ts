@@ -100,9 +100,24 @@ export async function claimInvoiceIndex(
   return (await store.get(invoiceKey(paymentHash))) === merchantId;
 }
 
+/**
+ * Payment hash → merchant answers seen by this isolate. The index is put-if-absent, so a
+ * hash never changes owner: a cached answer is never wrong, only possibly past its TTL,
+ * and then it leads to a merchant's object that no longer has the invoice (refused).
+ */
+const owners = new Map<string, string>();
+const OWNERS_MAX = 10_000;
+
 /** The merchant that first indexed this payment hash, or null. */
-export function merchantForInvoice(store: Store, paymentHash: string): Promise<string | null> {
-  return store.get(invoiceKey(paymentHash));
+export async function merchantForInvoice(store: Store, paymentHash: string): Promise<string | null> {
+  const known = owners.get(paymentHash);
+  if (known !== undefined) return known;
+  const owner = await store.get(invoiceKey(paymentHash));
+  if (owner !== null) {
+    if (owners.size >= OWNERS_MAX) owners.clear();
+    owners.set(paymentHash, owner);
+  }
+  return owner;
 }
 
 function parseRecord(raw: string): MerchantRecord {
