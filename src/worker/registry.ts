@@ -109,7 +109,10 @@ const owners = new Map<string, string>();
 const OWNERS_MAX = 10_000;
 
 /** The merchant that first indexed this payment hash, or null. */
-export async function merchantForInvoice(store: Store, paymentHash: string): Promise<string | null> {
+export async function merchantForInvoice(
+  store: Store,
+  paymentHash: string,
+): Promise<string | null> {
   const known = owners.get(paymentHash);
   if (known !== undefined) return known;
   const owner = await store.get(invoiceKey(paymentHash));
