@@ -1,4 +1,4 @@
-import { incrementStep, type Store, ttlMs } from "./Store.ts";
+import { incrementStep, NOT_A_COUNTER, type Store, ttlMs } from "./Store.ts";
 import type { StoreDO } from "./StoreDO.ts";
 
 /** How many StoreDO shards keys are spread over unless told otherwise. */
@@ -69,7 +69,9 @@ export class DurableObjectStore implements Store {
   ): Promise<{ value: number; ttlSecs: number }> {
     incrementStep(options.by);
     ttlMs(options.ttlSecs);
-    return await this.#shard(key).increment(key, options);
+    const result = await this.#shard(key).increment(key, options);
+    if ("notCounter" in result) throw new TypeError(NOT_A_COUNTER);
+    return { value: result.value, ttlSecs: result.ttlSecs };
   }
 
   /**

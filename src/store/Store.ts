@@ -55,12 +55,13 @@ export function incrementStep(by: number | undefined): number {
   return step;
 }
 
+/** What `increment` throws (a TypeError) when the key holds something other than a counter. */
+export const NOT_A_COUNTER = "increment: the key holds a value that is not an integer counter";
+
 /** The integer a counter holds; throws when the key holds something else. */
 export function counterValue(stored: string): number {
   const value = Number(stored);
-  if (!/^-?\d+$/.test(stored) || !Number.isSafeInteger(value)) {
-    throw new TypeError("increment: the key holds a value that is not an integer counter");
-  }
+  if (!/^-?\d+$/.test(stored) || !Number.isSafeInteger(value)) throw new TypeError(NOT_A_COUNTER);
   return value;
 }
 

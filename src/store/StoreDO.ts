@@ -62,11 +62,22 @@ export class StoreDO extends DurableObject<unknown> {
   }
 
   /** Adds `by` (default 1) to a counter; a new window gets `ttlSecs`, later ones keep it. */
+  /**
+   * Adds to a counter. A key that holds something else is answered as data, not thrown:
+   * a throw in an RPC method is reported by the runtime as an uncaught exception, and
+   * this refusal is expected (the caller throws it again on its side).
+   */
   async increment(
     key: string,
     options: { by?: number; ttlSecs: number },
-  ): Promise<{ value: number; ttlSecs: number }> {
-    const result = this.#store.increment(key, options);
+  ): Promise<{ value: number; ttlSecs: number } | { notCounter: true }> {
+    let result: { value: number; ttlSecs: number };
+    try {
+      result = this.#store.increment(key, options);
+    } catch (err) {
+      if (err instanceof TypeError) return { notCounter: true };
+      throw err;
+    }
     await this.#scheduleSweep();
     return result;
   }

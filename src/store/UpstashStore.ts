@@ -1,6 +1,6 @@
 import { errors, Redis } from "@upstash/redis/cloudflare";
 import { UnavailableError } from "../protocol/Errors.ts";
-import { incrementStep, type Store, ttlMs } from "./Store.ts";
+import { incrementStep, NOT_A_COUNTER, type Store, ttlMs } from "./Store.ts";
 
 /**
  * KEYS[1]; ARGV = expected given ("1"/"0"), expected, next given ("1"/"0"), next, TTL in
@@ -140,7 +140,7 @@ export class UpstashStore implements Store {
       this.#redis.eval(INCREMENT, [key], [String(step), String(px)]),
     );
     if (reply === null) {
-      throw new TypeError("increment: the key holds a value that is not an integer counter");
+      throw new TypeError(NOT_A_COUNTER);
     }
     const [value, leftMs] = Array.isArray(reply) ? reply : [];
     if (typeof value !== "number" || typeof leftMs !== "number") {
