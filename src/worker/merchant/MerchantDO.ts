@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { NotFoundError, ProblemError } from "../../protocol/Errors.ts";
+import { NotFoundError, ProblemError, UnavailableError } from "../../protocol/Errors.ts";
 import {
   type NwcConnection,
   parseConnectionString,
@@ -233,7 +233,19 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       input.descriptionHash ?? null,
     );
     const ttlSecs = decoded.expiresAt - nowSecs + RETENTION_SECS;
-    if (!(await claimInvoiceIndex(this.store, decoded.paymentHash, wallet.merchantId, ttlSecs))) {
+    let owned: boolean;
+    try {
+      owned = await claimInvoiceIndex(this.store, decoded.paymentHash, wallet.merchantId, ttlSecs);
+    } catch (err) {
+      if (err instanceof ProblemError) throw err;
+      throw new UnavailableError(
+        "store-unavailable",
+        "Store unavailable",
+        "The invoice could not be indexed, so it was not issued. Try again shortly.",
+        { headers: { "Retry-After": "2" } },
+      );
+    }
+    if (!owned) {
       throw new ProblemError(
         502,
         "wallet-bad-invoice",
