@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../devnet/stack.ts";
 import { startWrangler } from "../../devnet/wrangler.ts";
 import { ExactLnbtcClientScheme } from "../../src/client/lnbtc.ts";
-import { wrapFetchWithLnbtc } from "../../src/client/lnbtcFetch.ts";
+import { lnbtcPayer, wrapFetchWithLnbtc } from "../../src/client/lnbtcFetch.ts";
 import { type NwcPayer, nwcPayer } from "../../src/client/wallet.ts";
 import { LNBTC_NETWORKS } from "../../src/protocol/x402/lnbtc/Networks.ts";
 import { ExactLnbtcServerScheme } from "../../src/x402/lnbtc.ts";
@@ -76,13 +76,7 @@ async function payFor(serve: typeof fetch, url: string, options: { hold?: boolea
     return serve(request);
   };
   const client = new ExactLnbtcClientScheme({
-    payer: {
-      payInvoice: async (invoice) => ({
-        status: "paid",
-        preimage: (await payer.payInvoice(invoice)).preimage,
-        invoice,
-      }),
-    },
+    payer: lnbtcPayer(payer),
     maxAmountMsat: 50_000,
     networks: ["regtest"],
   });

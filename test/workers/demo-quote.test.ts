@@ -3,7 +3,7 @@ import { decodePaymentRequiredHeader, decodePaymentResponseHeader } from "@x402/
 import { wrapFetchWithPayment } from "@x402/fetch";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { ExactLnbtcClientScheme } from "../../src/client/lnbtc.ts";
-import { wrapFetchWithLnbtc } from "../../src/client/lnbtcFetch.ts";
+import { lnbtcPayer, wrapFetchWithLnbtc } from "../../src/client/lnbtcFetch.ts";
 import { nwcPayer } from "../../src/client/wallet.ts";
 import { createLightningX402Client } from "../../src/client/x402.ts";
 import { LNBTC_NETWORKS } from "../../src/protocol/x402/lnbtc/Networks.ts";
@@ -80,13 +80,7 @@ describe("GET /demo/quote", () => {
     const fetchDemo = demoWorker({ DEMO_NWC_SECRET: inject("nwc").merchant });
     const before = (await devnet.wallet("merchant")).balanceMsat;
     const client = new ExactLnbtcClientScheme({
-      payer: {
-        payInvoice: async (invoice) => ({
-          status: "paid",
-          preimage: (await payer.payInvoice(invoice)).preimage,
-          invoice,
-        }),
-      },
+      payer: lnbtcPayer(payer),
       maxAmountMsat: 50_000,
       networks: ["regtest"],
     });
