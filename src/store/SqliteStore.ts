@@ -132,3 +132,21 @@ export class SqliteStore implements SyncStore {
     );
   }
 }
+
+/**
+ * The async `Store` face of a `SqliteStore`, for code written against `Store` (the MPP
+ * session engine) running inside the Durable Object that owns the database. Each call
+ * is still one synchronous step: the promise only wraps its result, so nothing can
+ * interleave between its statements.
+ */
+export function asyncStore(sync: SqliteStore): Store {
+  return {
+    get: async (key) => sync.get(key),
+    put: async (key, value, options) => sync.put(key, value, options),
+    putIfAbsent: async (key, value, options) => sync.putIfAbsent(key, value, options),
+    compareAndSwap: async (key, expected, next, options) =>
+      sync.compareAndSwap(key, expected, next, options),
+    delete: async (key) => sync.delete(key),
+    increment: async (key, options) => sync.increment(key, options),
+  };
+}

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RECEIVE_METHODS } from "../../devnet/index.ts";
 import { type Stack, startStack } from "../../devnet/stack.ts";
 import { gw, type Merchant, putRoutes, stats } from "./support/gateway.ts";
 import { startUpstream, type Upstream } from "./support/upstream.ts";
@@ -70,15 +71,21 @@ describe("gateway: routes", () => {
     expect((await getRoutes()).body.routes).toEqual([]);
   });
 
-  it("error: a session price is refused with a 422; a wrong key with a 401", async () => {
-    const session = await putRoutes(stack, merchant, {
-      routes: [
-        route({
-          price: { type: "session", satsPerUnit: 1, depositSats: 100, idleTimeoutSecs: 60 },
-        }),
-      ],
+  it("error: a session price on a wallet that cannot pay refunds is refused with a 422; a wrong key with a 401", async () => {
+    const sessionRoute = route({
+      price: { type: "session", satsPerUnit: 1, depositSats: 100, idleTimeoutSecs: 60 },
     });
-    expect(session.status).toBe(422);
+    const wallet = await stack.devnet.createWallet("receive-only", { methods: RECEIVE_METHODS });
+    const registered = await fetch(`${stack.ln402.url}/register`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ nwcUrl: wallet.connectionString }),
+    });
+    expect(registered.status).toBe(201);
+    const receiveOnly = (await registered.json()) as Merchant;
+    const refused = await putRoutes(stack, receiveOnly, { routes: [sessionRoute] });
+    expect(refused.status).toBe(422);
+    expect(await refused.json()).toMatchObject({ detail: expect.stringContaining("pay_invoice") });
     const unauthorized = await putRoutes(
       stack,
       { ...merchant, apiKey: "ln402_sk_wrong" },

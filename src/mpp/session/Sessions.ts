@@ -9,7 +9,7 @@ import {
   reserveStep,
   settleStep,
 } from "./balance.ts";
-import { Refunds } from "./refunds.ts";
+import { type RefundOutcome, Refunds } from "./refunds.ts";
 import {
   balanceOf,
   bump,
@@ -262,6 +262,16 @@ export class Sessions {
       if (result) closed.push(result);
     }
     return closed;
+  }
+
+  /**
+   * Pays a closed session's failed refund once more (§Close Action); the caller spaces
+   * and bounds the retries. The recorded outcome otherwise; null when nothing to retry.
+   */
+  async retryRefund(sessionId: string): Promise<RefundOutcome | null> {
+    const s = await this.get(sessionId);
+    if (s?.status !== "closed") return null;
+    return this.#refunds.retryFailed(sessionId, s.returnInvoice);
   }
 
   /** The earliest idle deadline (unix ms) among open sessions, for scheduling `closeIdle`; null when none. */

@@ -23,7 +23,8 @@ const HEX64 = /^[0-9a-f]{64}$/i;
  * Pays each session's refund at most once. The attempt is recorded in the store
  * (`putIfAbsent`) before the payment starts, so neither a concurrent close, a retried
  * close, nor another instance can pay it twice; the outcome then replaces the record.
- * A single best-effort attempt, as the draft asks ("MUST NOT retry indefinitely").
+ * One attempt per call; `retryFailed` pays a failed refund again, and the caller spaces
+ * and bounds those retries (the draft: "MUST NOT retry indefinitely").
  */
 export class Refunds {
   readonly #store: Store;
@@ -65,6 +66,30 @@ export class Refunds {
     const pending: RefundRecord = { status: "pending", refundMsat, attemptedAt: this.#now() };
     const pendingRaw = JSON.stringify(pending);
     if (!(await this.#store.putIfAbsent(key, pendingRaw))) return this.#recorded(sessionId, key);
+    const paying = this.#pay(key, pendingRaw, pending, returnInvoice);
+    this.#inflight.set(sessionId, paying);
+    try {
+      return await paying;
+    } finally {
+      this.#inflight.delete(sessionId);
+    }
+  }
+
+  /**
+   * Pays a refund whose recorded outcome is `failed` once more: the record goes back to
+   * `pending` by compare-and-swap before paying, so two retries never both pay. Any other
+   * recorded outcome is returned as is; null when nothing is recorded or another caller won.
+   */
+  async retryFailed(sessionId: string, returnInvoice: string): Promise<RefundOutcome | null> {
+    const key = this.#keys.refund(sessionId);
+    const raw = await this.#store.get(key);
+    if (raw === null) return null;
+    const record = parseStored(raw, RefundRecordSchema, key);
+    if (record.status !== "failed") return outcomeOf(record);
+    const { error: _previous, ...rest } = record;
+    const pending: RefundRecord = { ...rest, status: "pending", attemptedAt: this.#now() };
+    const pendingRaw = JSON.stringify(pending);
+    if (!(await this.#store.compareAndSwap(key, raw, pendingRaw))) return null;
     const paying = this.#pay(key, pendingRaw, pending, returnInvoice);
     this.#inflight.set(sessionId, paying);
     try {

@@ -11,6 +11,7 @@ import { GatewayTables, RETRY_WINDOW_MS } from "./GatewayTables.ts";
 import { GATEWAY_INVOICE_EXPIRY_SECS } from "./offers.ts";
 import { readProof } from "./proofCheck.ts";
 import { type GatewayRoute, matchRoute, routeKey } from "./RouteConfig.ts";
+import type { SessionDesk, SessionRoute } from "./SessionDesk.ts";
 import type {
   AdmitInput,
   AdmitOutcome,
@@ -34,6 +35,8 @@ export type GatewayDeskDeps = {
   confirm(entry: BookEntry, graceMs: number, force: boolean): Promise<Confirmation>;
   /** The registry's `exclusiveNodeKey` setting (read only when receipt is unconfirmed). */
   exclusiveNodeKey(): Promise<boolean>;
+  /** Session routes are decided by the session desk. */
+  sessions: SessionDesk;
   nowMs(): number;
 };
 
@@ -106,8 +109,9 @@ export class GatewayDesk {
     const { route } = match;
     const key = routeKey(route);
     const nowMs = this.deps.nowMs();
-    // Sessions are not served by this gateway version; their routes cannot be stored.
-    const amountMsat = route.price.type === "charge" ? route.price.sats * 1000 : 0;
+    // A session route's dry run would have charged (at least) one unit.
+    const amountMsat =
+      route.price.type === "charge" ? route.price.sats * 1000 : route.price.satsPerUnit * 1000;
     if (route.mode === "dry-run") {
       this.tables.count(key, nowMs, {
         requests: 1,
@@ -123,6 +127,11 @@ export class GatewayDesk {
       };
     }
     this.tables.count(key, nowMs, { requests: 1 });
+    if (route.price.type === "session") {
+      const outcome = await this.deps.sessions.admit(route as SessionRoute, key, input);
+      if (outcome.kind === "session-serve") this.tables.count(key, nowMs, { paidRequests: 1 });
+      return outcome;
+    }
     if (input.proof === null) {
       if (!input.mayIssue) return { kind: "rate-limited", routeKey: key };
       const issued = await this.deps.issue({
@@ -150,7 +159,10 @@ export class GatewayDesk {
       protocol: input.proof?.protocol ?? "browser",
       refusal: { reason, detail, ...(retryAfterSecs !== undefined && { retryAfterSecs }) },
     });
-    if (input.proof.protocol !== "browser" && !route.protocols.includes(input.proof.protocol))
+    if (
+      input.proof.protocol !== "browser" &&
+      !(route.protocols as readonly string[]).includes(input.proof.protocol)
+    )
       return refused("protocol_not_offered", `This route does not offer ${input.proof.protocol}.`);
     const read = readProof(input.proof, {
       amountMsat,
@@ -222,6 +234,11 @@ export class GatewayDesk {
     return granted ? { retryable: true, untilMs } : { retryable: false, untilMs: null };
   }
 
+  /** Counts an upstream failure of a metered session request (nothing was billed). */
+  countFailure(routeKey: string): void {
+    this.tables.count(routeKey, this.deps.nowMs(), { upstreamFailures: 1 });
+  }
+
   /** Counters per route since `sinceMs`. */
   stats(sinceMs: number): RouteStats[] {
     this.deps.wallet();
@@ -233,7 +250,7 @@ export class GatewayDesk {
    * counts when the merchant declared exclusive use of its node key (then nobody else
    * can know it), never for `Ln402-Paid`, which carries no evidence at all.
    */
-  private async received(
+  async received(
     entry: BookEntry,
     preimage: string | null,
     protocol: GatewayProof["protocol"],
@@ -249,7 +266,8 @@ export class GatewayDesk {
     return hasPreimage && protocol !== "browser" && (await this.deps.exclusiveNodeKey());
   }
 
-  private async upstreamSecret(): Promise<string> {
+  /** The upstream secret in plaintext ("" before one was issued): it goes to the upstream in a header. */
+  async upstreamSecret(): Promise<string> {
     if (this.secret !== null) return this.secret;
     const sealed = await this.deps.storage.get<string>(SECRET_KEY);
     if (sealed === undefined) return "";

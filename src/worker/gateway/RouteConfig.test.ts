@@ -28,6 +28,16 @@ describe("RouteConfig", () => {
     expect(upstreamProblem("https://api.example.com/?key=1", true)).not.toBeNull();
   });
 
+  it("error: a session price is paid through MPP only: a session route without mpp is refused", () => {
+    const price = { type: "session", satsPerUnit: 2, depositSats: 100, idleTimeoutSecs: 60 };
+    const refused = parseRoutes({ routes: [{ ...base, price, protocols: ["x402"] }] }, false);
+    expect(refused).toEqual({
+      ok: false,
+      issues: [{ field: "routes[0].protocols", detail: expect.stringContaining('"mpp"') }],
+    });
+    expect(parseRoutes({ routes: [{ ...base, price, protocols: ["mpp"] }] }, false).ok).toBe(true);
+  });
+
   it("behavior: defaults are enforce mode and x402 + mpp; a trailing slash of the upstream is dropped", () => {
     const parsed = parseRoutes(
       { routes: [{ ...base, upstream: "https://api.example.com/" }] },

@@ -20,10 +20,16 @@ export type Protocol = (typeof PROTOCOLS)[number];
 /** Methods a route can name; `*` is any method. */
 export const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "*"] as const;
 
+/** A metered price: sats per upstream SSE event (a unit), from a prepaid deposit. */
+export type SessionPrice = {
+  type: "session";
+  satsPerUnit: number;
+  depositSats: number;
+  idleTimeoutSecs: number;
+};
+
 /** What a route costs: per request, or per upstream SSE event within a prepaid session. */
-export type RoutePrice =
-  | { type: "charge"; sats: number }
-  | { type: "session"; satsPerUnit: number; depositSats: number; idleTimeoutSecs: number };
+export type RoutePrice = { type: "charge"; sats: number } | SessionPrice;
 
 /** One validated gateway route. */
 export type GatewayRoute = {
@@ -131,6 +137,9 @@ function parseRoute(
       `Send a non-empty list without repeats, drawn from ${PROTOCOLS.join(", ")}.`,
     );
   const price = parsePrice(raw.price, (field, detail) => issue(`price${field}`, detail));
+  // Sessions are an MPP intent (draft-lightning-session-00): x402 has no session.
+  if (price?.type === "session" && protocolsOk && !(protocols as unknown[]).includes("mpp"))
+    issue("protocols", 'A session price is paid through MPP: include "mpp".');
   const mode = raw.mode ?? "enforce";
   if (mode !== "enforce" && mode !== "dry-run") issue("mode", 'Send "enforce" or "dry-run".');
   if (issues.length > before || price === null) return null;

@@ -40,16 +40,13 @@ gatewayManageRoutes.put("/merchants/:id/routes", async (c) => {
   }
   const stub = merchantStub(c.env, record.merchantId);
   const sessions = parsed.routes.findIndex((r) => r.price.type === "session");
-  if (sessions >= 0) {
-    const status = unwrap(await stub.walletStatus());
+  // Sessions refund unspent deposits from the merchant's wallet (draft-lightning-session-00 §close).
+  if (sessions >= 0 && !unwrap(await stub.walletStatus()).capabilities.refunds)
     throw new UnprocessableError(
       "gateway-sessions-unavailable",
       "Sessions unavailable",
-      status.capabilities.refunds
-        ? `routes[${sessions}].price: metered sessions are not served by this version of the gateway yet; use { "type": "charge", "sats": n }.`
-        : `routes[${sessions}].price: sessions refund unspent deposits from the merchant's wallet, and this wallet connection cannot pay (no pay_invoice). Connect a wallet that allows pay_invoice, or use a charge price.`,
+      `routes[${sessions}].price: sessions refund unspent deposits from the merchant's wallet, and this wallet connection cannot pay (no pay_invoice). Connect a wallet that allows pay_invoice, or use a charge price.`,
     );
-  }
   const saved = unwrap(await stub.putGatewayRoutes(parsed.routes, false));
   return c.json({
     routes: saved.routes,
@@ -65,12 +62,17 @@ gatewayManageRoutes.post("/merchants/:id/routes/rotate-secret", async (c) => {
   return c.json({ secretHeader: SECRET_HEADER, upstreamSecret: saved.upstreamSecret });
 });
 
-/** Counters per route since `since` (unix seconds or RFC 3339; default the last 24 hours). */
+/**
+ * Counters per route since `since` (unix seconds or RFC 3339; default the last 24 hours),
+ * and sessions: open now, refunds of sessions closed since then (paid, failed, pending).
+ */
 gatewayManageRoutes.get("/merchants/:id/stats", async (c) => {
   const record = await requireMerchant(c);
   const nowMs = Date.now();
   const sinceMs = parseSince(c.req.query("since"), nowMs);
-  const routes = unwrap(await merchantStub(c.env, record.merchantId).gatewayStats(sinceMs));
+  const stub = merchantStub(c.env, record.merchantId);
+  const routes = unwrap(await stub.gatewayStats(sinceMs));
+  const sessions = unwrap(await stub.sessionStats(sinceMs));
   const totals = {
     requests: 0,
     paidRequests: 0,
@@ -86,6 +88,7 @@ gatewayManageRoutes.get("/merchants/:id/stats", async (c) => {
     until: new Date(nowMs).toISOString(),
     totals,
     routes,
+    sessions,
   });
 });
 

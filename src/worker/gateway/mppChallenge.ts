@@ -37,7 +37,8 @@ export function mppSecretKey(secretsKey: Uint8Array): string {
   return key;
 }
 
-function opaqueOf(merchantId: string): string {
+/** The `opaque` that binds a challenge to one merchant. */
+export function opaqueOf(merchantId: string): string {
   return encodeText(canonicalize({ server: merchantId }));
 }
 

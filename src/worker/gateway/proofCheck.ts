@@ -50,6 +50,11 @@ export function readProof(proof: GatewayProof, ctx: ProofContext): ReadProof {
       return proves(proof.preimage, proof.paymentHash)
         ? { ok: true, paymentHash: proof.paymentHash, preimage: proof.preimage }
         : refuse("invalid_preimage", "The preimage does not hash to the invoice's payment hash.");
+    case "mpp-session":
+      return refuse(
+        "protocol_not_offered",
+        "This route charges per request; pay its charge challenge, not a session.",
+      );
     case "browser":
       return HASH.test(proof.paymentHash)
         ? { ok: true, paymentHash: proof.paymentHash, preimage: null }

@@ -4,12 +4,13 @@ import * as Credential from "../../protocol/mpp/Credential.ts";
 import { PaymentProblem } from "../../protocol/mpp/Problems.ts";
 import { isRecord } from "../../protocol/Schema.ts";
 import { checkCredential, type MppIssuer } from "./mppChallenge.ts";
+import { checkSessionCredential } from "./sessionChallenge.ts";
 import type { GatewayProof } from "./types.ts";
 
 /**
  * Reads the payment proof a gateway request carries, if any, in this order: an x402
  * `PAYMENT-SIGNATURE` (lnbtc or legacy, told apart by the accepted network), an MPP
- * `Authorization: Payment` credential, or the browser page's `Ln402-Paid: <paymentHash>`.
+ * `Authorization: Payment` credential (lightning charge or session), or the browser page's `Ln402-Paid: <paymentHash>`.
  * Only the form is judged here; the merchant's object decides whether it pays.
  */
 
@@ -30,7 +31,14 @@ export function readRequestProof(headers: Headers, issuer: MppIssuer, nowMs: num
   const authorization = headers.get("Authorization");
   if (authorization !== null && isPaymentCredential(authorization)) {
     try {
-      const proof = checkCredential(issuer, Credential.parse(authorization), nowMs);
+      const credential = Credential.parse(authorization);
+      if (credential.challenge.method === "lightning" && credential.challenge.intent === "session")
+        return {
+          ok: true,
+          proof: checkSessionCredential(issuer, credential, nowMs),
+          challengeId: credential.challenge.id,
+        };
+      const proof = checkCredential(issuer, credential, nowMs);
       return {
         ok: true,
         proof: { protocol: "mpp", paymentHash: proof.paymentHash, preimage: proof.preimage },

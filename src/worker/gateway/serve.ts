@@ -23,6 +23,8 @@ import { GATEWAY_BINDING } from "./offers.ts";
 import { PAGE_TOKEN_HEADER, pageToken, pageTokenMatches } from "./pageToken.ts";
 import { PAID_HEADER, readRequestProof } from "./proofs.ts";
 import { callUpstream } from "./proxy.ts";
+import { sessionChallengeResponse } from "./sessionChallenge.ts";
+import { sessionAnswerResponse, sessionServeResponse } from "./sessionServe.ts";
 import type { AdmitOutcome } from "./types.ts";
 
 /**
@@ -115,6 +117,13 @@ async function serve(c: Context<Env>): Promise<Response> {
       mayIssue,
     }),
   );
+  const session = {
+    request: c.req.raw,
+    body,
+    pathAndQuery,
+    challengeId: read.challengeId,
+    nowMs,
+  };
   switch (outcome.kind) {
     case "no-route":
       log("no-route");
@@ -127,6 +136,13 @@ async function serve(c: Context<Env>): Promise<Response> {
       );
     case "challenge":
       log("challenge", { route: outcome.routeKey });
+      if (outcome.route.price.type === "session")
+        return sessionChallengeResponse(
+          issuer,
+          outcome.offer,
+          outcome.route.price,
+          outcome.route.description,
+        );
       return challengeResponse({
         route: outcome.route,
         offer: outcome.offer,
@@ -140,6 +156,12 @@ async function serve(c: Context<Env>): Promise<Response> {
     case "refused":
       log("refused", { route: outcome.routeKey, protocol: outcome.protocol });
       return refusedResponse(outcome.refusal);
+    case "session-answer":
+      log("session-answer", { route: outcome.routeKey, protocol: "mpp" });
+      return sessionAnswerResponse(outcome, session);
+    case "session-serve":
+      log("session", { route: outcome.routeKey, protocol: "mpp" });
+      return sessionServeResponse(stub, outcome, session);
     case "forward": {
       const started = Date.now();
       const result = await callUpstream({

@@ -1,3 +1,4 @@
+import type { SessionPayload } from "../../mpp/session/wire.ts";
 import type { Bolt11Network } from "../../protocol/bolt11/Bolt11.ts";
 import type { GatewayRoute, Protocol } from "./RouteConfig.ts";
 
@@ -6,8 +7,24 @@ import type { GatewayRoute, Protocol } from "./RouteConfig.ts";
  * plain data only (Durable Object RPC), decided once by the object, rendered by the Worker.
  */
 
-/** The protocol a proof came in: a route's protocols, or the browser page's `Ln402-Paid`. */
-export type ProofProtocol = Protocol | "browser";
+/** The protocol a proof came in: a route's protocols, the browser page's `Ln402-Paid`, or an MPP session credential. */
+export type ProofProtocol = Protocol | "browser" | "mpp-session";
+
+/** What the session challenge a credential echoes offered (its HMAC checked by the Worker). */
+export type SessionTerms = {
+  /** The per-unit price the payer accepted (draft-lightning-session-00 §request `amount`). */
+  satsPerUnit: number;
+  /** The payment hash of the challenge's deposit invoice. */
+  depositHash: string;
+  idleTimeoutSecs: number;
+};
+
+/** An MPP session credential, its challenge and preimage already checked by the Worker. */
+export type SessionProof = {
+  protocol: "mpp-session";
+  payload: SessionPayload;
+  terms: SessionTerms;
+};
 
 /**
  * A payment proof as the Worker read it from the request, before the merchant's object
@@ -18,7 +35,8 @@ export type GatewayProof =
   | { protocol: "x402"; accepted: unknown; payload: unknown }
   | { protocol: "x402-legacy"; accepted: unknown; payload: unknown }
   | { protocol: "mpp"; paymentHash: string; preimage: string }
-  | { protocol: "browser"; paymentHash: string };
+  | { protocol: "browser"; paymentHash: string }
+  | SessionProof;
 
 /** One gateway request, as bound: `requestHash` is the lnbtc `http:1` hash of the live request. */
 export type AdmitInput = {
@@ -78,7 +96,26 @@ export type AdmitOutcome =
       routeKey: string;
       protocol: ProofProtocol;
       refusal: Refusal;
-    };
+    }
+  | SessionAnswer
+  | SessionServe;
+
+/** A session action answered by the object itself (§topUp, §close): a 200 management body. */
+export type SessionAnswer = {
+  kind: "session-answer";
+  routeKey: string;
+  sessionId: string;
+  body: Record<string, unknown>;
+  /** Members the receipt carries besides the standard ones (the close outcome). */
+  receiptExtra: Record<string, unknown>;
+};
+
+/** An open or bearer request to serve through the object's metered stream (its `fetch`). */
+export type SessionServe = {
+  kind: "session-serve";
+  routeKey: string;
+  sessionId: string;
+};
 
 /** What the Worker reports after the upstream failed a paid request. */
 export type UpstreamFailure = {

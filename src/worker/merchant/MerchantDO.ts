@@ -23,6 +23,9 @@ import { type Config, getConfig } from "../config.ts";
 import type { MerchantBindings } from "../env.ts";
 import { GatewayDesk } from "../gateway/GatewayDesk.ts";
 import type { GatewayRoute } from "../gateway/RouteConfig.ts";
+import { SessionDesk } from "../gateway/SessionDesk.ts";
+import type { SessionStats } from "../gateway/SessionTables.ts";
+import { serveSessionStream } from "../gateway/sessionStream.ts";
 import type {
   AdmitInput,
   AdmitOutcome,
@@ -107,6 +110,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   private readonly desk: PaymentDesk;
   private readonly link: NwcLink;
   private readonly gateway: GatewayDesk;
+  private readonly sessions: SessionDesk;
   private wallet: WalletRecord | null = null;
   private connection: NwcConnection | null = null;
   private lastActivityMs = 0;
@@ -133,6 +137,18 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
         if (isReconnect) void this.reconcile(client);
       },
     });
+    this.sessions = new SessionDesk({
+      sql: ctx.storage.sql,
+      book: this.book,
+      redemptions: this.redemptions,
+      wallet: () => this.requireWallet(),
+      issue: (input) => this.issue(input),
+      received: (entry, preimage) => this.gateway.received(entry, preimage, "mpp"),
+      payRefund: (invoice, amountMsat) =>
+        this.ask("pay a session refund", (client) => client.payInvoice({ invoice, amountMsat })),
+      schedule: () => this.scheduleAlarm(),
+      nowMs: Date.now,
+    });
     this.gateway = new GatewayDesk({
       storage: ctx.storage,
       book: this.book,
@@ -146,10 +162,13 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
         const record = await getMerchant(this.store, this.requireWallet().merchantId);
         return record?.settings.exclusiveNodeKey ?? false;
       },
+      sessions: this.sessions,
       nowMs: Date.now,
     });
     ctx.blockConcurrencyWhile(async () => {
       this.wallet = (await ctx.storage.get<WalletRecord>(WALLET_KEY)) ?? null;
+      // After an eviction or restart: idle closes and refund retries are due on their own.
+      if (this.wallet) await this.scheduleAlarm();
     });
   }
 
@@ -382,6 +401,29 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     return this.gateway.reportFailure(failure);
   }
 
+  /** A session route's metered stream (the one call that returns a stream; see sessionStream.ts). */
+  override async fetch(request: Request): Promise<Response> {
+    this.touch();
+    return serveSessionStream(
+      {
+        sessions: this.sessions.sessions,
+        routes: () => this.gateway.listRoutes(),
+        routeOf: (sessionId) => this.sessions.routeOf(sessionId),
+        secret: () => this.gateway.upstreamSecret(),
+        countFailure: (routeKey) => this.gateway.countFailure(routeKey),
+      },
+      request,
+    );
+  }
+
+  /** Open sessions and refund outcomes since `sinceMs` (unix ms). */
+  async sessionStats(sinceMs: number): Promise<RpcResult<SessionStats>> {
+    return capture(async () => {
+      this.requireWallet();
+      return this.sessions.stats(sinceMs);
+    });
+  }
+
   /** Gateway counters per route since `sinceMs` (unix ms). */
   async gatewayStats(sinceMs: number): Promise<RpcResult<RouteStats[]>> {
     return capture(async () => this.gateway.stats(sinceMs));
@@ -415,12 +457,14 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     this.book.migrate();
     this.redemptions.migrate();
     this.gateway.reset();
+    this.sessions.reset();
   }
 
   /**
    * The one alarm: while the merchant is active, ping the relay and reconnect (so
    * notifications keep the book current); once idle, drop the socket, even with invoices
-   * pending (they are looked up on demand); prune old entries.
+   * pending (they are looked up on demand); close idle sessions and retry failed refunds
+   * (draft-lightning-session-00 §Server-Initiated Close); prune old entries.
    */
   override async alarm(): Promise<void> {
     if (!this.wallet) return;
@@ -433,6 +477,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     if (!this.link.connected && !idle && this.hasPending(nowMs)) {
       await this.link.client().catch(() => {});
     }
+    await this.sessions.runDue(nowMs);
     this.redemptions.prune(this.book.prune(Math.floor(nowMs / 1000), RETENTION_SECS));
     await this.scheduleAlarm();
   }
@@ -450,6 +495,8 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     } else if (nowMs < idleAt && this.hasPending(nowMs)) {
       next = this.link.status().retryAt ?? nowMs + 1_000;
     }
+    const sessionsAt = this.wallet ? await this.sessions.nextWakeMs() : null;
+    if (sessionsAt !== null) next = next === null ? sessionsAt : Math.min(next, sessionsAt);
     if (next === null) await this.ctx.storage.deleteAlarm();
     else {
       const existing = await this.ctx.storage.getAlarm();

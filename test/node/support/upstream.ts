@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 
 /**
  * The API a merchant puts behind the gateway, in plain `node:http` on 127.0.0.1: JSON and
- * SSE routes, a counter of calls, the headers of the last call, and `failNext` to make
+ * SSE routes (`…/sse`: three events 20 ms apart; `…/events?n=N`: N events at once), a counter of calls, the headers of the last call, and `failNext` to make
  * the next calls answer 500.
  */
 export type Upstream = {
@@ -40,6 +40,14 @@ export async function startUpstream(): Promise<Upstream> {
     if (state.failNext > 0) {
       state.failNext--;
       res.writeHead(500, { "Content-Type": "text/plain" }).end("upstream broke");
+      return;
+    }
+    if (url.pathname.endsWith("/events")) {
+      // `?n=` events, at once: a metered session bills each one (the gateway reads as the client does).
+      res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+      const n = Number(url.searchParams.get("n") ?? "3");
+      for (let i = 1; i <= n; i++) res.write(`data: {"i":${i}}\n\n`);
+      res.end();
       return;
     }
     if (url.pathname.endsWith("/sse")) {

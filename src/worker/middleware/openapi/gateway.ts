@@ -56,7 +56,7 @@ export const gatewayPaths: Json = {
       responses: {
         "200": json("Saved", ref("GatewayRoutes")),
         "400": problem("Invalid routes: `errors` lists each field and what to send"),
-        "422": problem("A session price, not served"),
+        "422": problem("A session price on a wallet that cannot pay refunds (no pay_invoice)"),
         ...auth,
       },
     },
@@ -81,7 +81,8 @@ export const gatewayPaths: Json = {
       },
     ],
     get: {
-      summary: "Gateway counters per route: requests, paid, revenue, dry-run, upstream failures",
+      summary:
+        "Gateway counters per route (requests, paid, revenue, dry-run, upstream failures) and sessions (open, refunds paid, failed, pending)",
       security: bearer,
       responses: { "200": json("Stats", { type: "object" }), "400": problem("Bad since"), ...auth },
     },

@@ -1,0 +1,152 @@
+import type { RefundStatus } from "../../mpp/session/refunds.ts";
+
+/**
+ * The gateway's session records in the merchant's Durable Object, beside the session
+ * engine's own state: which route each session was opened on (a session bills only the
+ * route whose price the payer accepted), and each refund's outcome with its retry
+ * schedule, for the alarm and for the stats. Synchronous SQL: each method is one atomic step.
+ */
+
+/** Waits before each retry of a failed refund; after the last one the refund stays failed. */
+export const REFUND_BACKOFF_MS = [5_000, 60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
+
+/** Session counts for `GET /merchants/:id/stats`. */
+export type SessionStats = {
+  openSessions: number;
+  refundsPaid: number;
+  refundsFailed: number;
+  /** Refunds whose one in-flight attempt has no recorded outcome (the object stopped mid-payment). */
+  refundsPending: number;
+};
+
+const SCHEMA = `CREATE TABLE IF NOT EXISTS gateway_sessions (
+  session_id TEXT PRIMARY KEY,
+  route TEXT NOT NULL,
+  opened_ms INTEGER NOT NULL,
+  closed_ms INTEGER,
+  refund_status TEXT,
+  refund_msat INTEGER,
+  refund_attempts INTEGER NOT NULL DEFAULT 0,
+  retry_at_ms INTEGER
+);`;
+
+/** The session table over a Durable Object's SQL storage. */
+export class SessionTables {
+  private readonly sql: SqlStorage;
+
+  constructor(sql: SqlStorage) {
+    this.sql = sql;
+    this.migrate();
+  }
+
+  /** (Re)creates the table; also after a `deleteAll()`, which drops it. */
+  migrate(): void {
+    this.sql.exec(SCHEMA);
+  }
+
+  /** Records a session opened on `route`. */
+  opened(sessionId: string, route: string, nowMs: number): void {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO gateway_sessions (session_id, route, opened_ms) VALUES (?, ?, ?)",
+      sessionId,
+      route,
+      nowMs,
+    );
+  }
+
+  /** The route a session was opened on, or null. */
+  routeOf(sessionId: string): string | null {
+    const row = this.sql
+      .exec<{ route: string }>("SELECT route FROM gateway_sessions WHERE session_id = ?", sessionId)
+      .toArray()[0];
+    return row?.route ?? null;
+  }
+
+  /**
+   * Records a refund attempt's outcome. A failure is scheduled for a retry after the
+   * next backoff step, until the steps run out; any other outcome ends the schedule.
+   */
+  refunded(
+    sessionId: string,
+    status: RefundStatus,
+    refundMsat: number | null,
+    nowMs: number,
+  ): void {
+    const row = this.sql
+      .exec<{ attempts: number }>(
+        "SELECT refund_attempts AS attempts FROM gateway_sessions WHERE session_id = ?",
+        sessionId,
+      )
+      .toArray()[0];
+    const attempts = (row?.attempts ?? 0) + (status === "skipped" ? 0 : 1);
+    const wait = status === "failed" ? REFUND_BACKOFF_MS[attempts - 1] : undefined;
+    this.sql.exec(
+      `UPDATE gateway_sessions SET closed_ms = COALESCE(closed_ms, ?), refund_status = ?,
+         refund_msat = COALESCE(?, refund_msat), refund_attempts = ?, retry_at_ms = ? WHERE session_id = ?`,
+      nowMs,
+      status,
+      refundMsat,
+      attempts,
+      wait === undefined ? null : nowMs + wait,
+      sessionId,
+    );
+  }
+
+  /** The recorded refund outcome of a session, or null before its close. */
+  refundStatusOf(sessionId: string): RefundStatus | null {
+    const row = this.sql
+      .exec<{ status: RefundStatus | null }>(
+        "SELECT refund_status AS status FROM gateway_sessions WHERE session_id = ?",
+        sessionId,
+      )
+      .toArray()[0];
+    return row?.status ?? null;
+  }
+
+  /** Takes a session off the retry schedule (nothing left to retry). */
+  stopRetry(sessionId: string): void {
+    this.sql.exec("UPDATE gateway_sessions SET retry_at_ms = NULL WHERE session_id = ?", sessionId);
+  }
+
+  /** Sessions whose failed refund is due for a retry at `nowMs`. */
+  dueRetries(nowMs: number): string[] {
+    return this.sql
+      .exec<{ id: string }>(
+        "SELECT session_id AS id FROM gateway_sessions WHERE retry_at_ms IS NOT NULL AND retry_at_ms <= ?",
+        nowMs,
+      )
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /** When the next refund retry is due (unix ms), or null. */
+  nextRetryAt(): number | null {
+    const row = this.sql
+      .exec<{ next: number | null }>("SELECT MIN(retry_at_ms) AS next FROM gateway_sessions")
+      .toArray()[0];
+    return row?.next ?? null;
+  }
+
+  /** Open sessions now, and refund outcomes of sessions closed since `sinceMs`. */
+  stats(sinceMs: number): SessionStats {
+    const row = this.sql
+      .exec<{ open: number; paid: number; failed: number; pending: number }>(
+        `SELECT
+           COALESCE(SUM(closed_ms IS NULL), 0) AS open,
+           COALESCE(SUM(closed_ms >= ? AND refund_status = 'succeeded'), 0) AS paid,
+           COALESCE(SUM(closed_ms >= ? AND refund_status = 'failed'), 0) AS failed,
+           COALESCE(SUM(closed_ms >= ? AND refund_status = 'pending'), 0) AS pending
+         FROM gateway_sessions`,
+        sinceMs,
+        sinceMs,
+        sinceMs,
+      )
+      .one();
+    return {
+      openSessions: row.open,
+      refundsPaid: row.paid,
+      refundsFailed: row.failed,
+      refundsPending: row.pending,
+    };
+  }
+}
