@@ -106,3 +106,62 @@ describe("request log: liveness probes", () => {
     expect(parsed().map((l) => l.route)).toEqual(["/supported"]);
   });
 });
+
+describe("request log: gateway requests", () => {
+  it("behavior: a gateway line names the merchant, route and outcome, and never the proof", async () => {
+    const devEnv = { ...env, ALLOW_INSECURE_UPSTREAMS: "true" };
+    const ip = `198.51.100.${Math.floor(Math.random() * 250) + 1}`;
+    const registered = await app.request(
+      "https://ln402.test/register",
+      {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "CF-Connecting-IP": ip },
+        body: JSON.stringify({ nwcUrl: inject("nwc").merchant }),
+      },
+      devEnv,
+    );
+    const { merchantId, apiKey } = (await registered.json()) as {
+      merchantId: string;
+      apiKey: string;
+    };
+    const routes = await app.request(
+      `https://ln402.test/merchants/${merchantId}/routes`,
+      {
+        method: "PUT",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${apiKey}` },
+        body: JSON.stringify({
+          routes: [
+            {
+              method: "GET",
+              path: "/v1/*",
+              upstream: "http://127.0.0.1:9",
+              description: "logged",
+              protocols: ["x402", "mpp"],
+              price: { type: "charge", sats: 1 },
+            },
+          ],
+        }),
+      },
+      devEnv,
+    );
+    expect(routes.status).toBe(200);
+    capture();
+    const unpaid = await app.request(`https://ln402.test/gw/${merchantId}/v1/a`, {}, devEnv);
+    expect(unpaid.status).toBe(402);
+    const paymentHash = "cd".repeat(32);
+    const refused = await app.request(
+      `https://ln402.test/gw/${merchantId}/v1/a`,
+      { headers: { "Ln402-Paid": paymentHash } },
+      devEnv,
+    );
+    expect(refused.status).toBe(402);
+    const [challenge, refusal] = parsed();
+    expect(challenge).toMatchObject({
+      merchant: merchantId,
+      status: 402,
+      gateway: { outcome: "challenge", route: expect.any(String) },
+    });
+    expect(refusal).toMatchObject({ merchant: merchantId, gateway: { outcome: "refused" } });
+    expect(lines.join("\n")).not.toContain(paymentHash);
+  });
+});
