@@ -1,4 +1,5 @@
 import { closeAnswer } from "../../mpp/session/answers.ts";
+import type { RefundStatus } from "../../mpp/session/refunds.ts";
 import { Sessions } from "../../mpp/session/Sessions.ts";
 import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
 import { paymentHashOf } from "../../protocol/Preimage.ts";
@@ -26,6 +27,8 @@ export type SessionDeskDeps = {
   received(entry: BookEntry, preimage: string): Promise<boolean>;
   /** Pays a refund from the merchant's wallet; throws when the payment failed. */
   payRefund(invoice: string, amountMsat: number): Promise<{ preimage: string }>;
+  /** Adds what a closed session earned to its route's revenue (see `SessionDesk.closed`). */
+  countRevenue(routeKey: string, msat: number): void;
   /** Re-arms the object's one alarm (idle deadlines and refund retries included). */
   schedule(): Promise<void>;
   nowMs(): number;
@@ -150,7 +153,7 @@ export class SessionDesk {
       // A session found closed but still indexed (the object stopped mid-close) reports
       // its recorded outcome: record it unless it was recorded already.
       if (closed.alreadyClosed && this.tables.refundStatusOf(closed.sessionId) !== null) continue;
-      this.tables.refunded(closed.sessionId, closed.refundStatus, closed.refundMsat, nowMs);
+      await this.closed(closed.sessionId, closed.refundStatus, closed.refundMsat, nowMs);
     }
     for (const sessionId of this.tables.dueRetries(nowMs)) {
       const outcome = await this.sessions.retryRefund(sessionId);
@@ -306,11 +309,30 @@ export class SessionDesk {
     const closed = await this.sessions.close(sessionId, "client");
     if (!closed.ok || closed.alreadyClosed)
       return refused("session_closed", "This session is closed already.");
-    this.tables.refunded(sessionId, closed.refundStatus, closed.refundMsat, this.deps.nowMs());
+    await this.closed(sessionId, closed.refundStatus, closed.refundMsat, this.deps.nowMs());
     if (closed.refundStatus === "failed") await this.deps.schedule();
     // §close receipt: refundStatus is the recorded outcome; a failed refund is never "succeeded".
     const body = closeAnswer(closed);
     return { kind: "session-answer", routeKey, sessionId, body, receiptExtra: { ...body } };
+  }
+
+  /**
+   * Records a close and, the first time only, counts the session's revenue: what it
+   * billed (units × its price). Counted at the close because only then is the amount
+   * final: before it, units a live stream reserved are neither spent nor refunded, and the
+   * spent total moves inside the engine's settle steps, which this desk does not see.
+   */
+  private async closed(
+    sessionId: string,
+    status: RefundStatus,
+    refundMsat: number,
+    nowMs: number,
+  ): Promise<void> {
+    const spentMsat = (await this.sessions.get(sessionId))?.spentMsat ?? 0;
+    // No await from here on: the close's record and its revenue are one atomic step.
+    if (!this.tables.refunded(sessionId, status, refundMsat, nowMs)) return;
+    const route = this.tables.routeOf(sessionId);
+    if (route !== null && spentMsat > 0) this.deps.countRevenue(route, spentMsat);
   }
 
   private redeem(entry: BookEntry): boolean {

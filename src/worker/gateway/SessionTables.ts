@@ -65,16 +65,17 @@ export class SessionTables {
   /**
    * Records a refund attempt's outcome. A failure is scheduled for a retry after the
    * next backoff step, until the steps run out; any other outcome ends the schedule.
+   * True when this records the session's close (its first outcome), false for a retry.
    */
   refunded(
     sessionId: string,
     status: RefundStatus,
     refundMsat: number | null,
     nowMs: number,
-  ): void {
+  ): boolean {
     const row = this.sql
-      .exec<{ attempts: number }>(
-        "SELECT refund_attempts AS attempts FROM gateway_sessions WHERE session_id = ?",
+      .exec<{ attempts: number; closed: number | null }>(
+        "SELECT refund_attempts AS attempts, closed_ms AS closed FROM gateway_sessions WHERE session_id = ?",
         sessionId,
       )
       .toArray()[0];
@@ -90,6 +91,7 @@ export class SessionTables {
       wait === undefined ? null : nowMs + wait,
       sessionId,
     );
+    return row !== undefined && row.closed === null;
   }
 
   /** The recorded refund outcome of a session, or null before its close. */

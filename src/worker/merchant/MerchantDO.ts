@@ -146,6 +146,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       received: (entry, preimage) => this.gateway.received(entry, preimage, "mpp"),
       payRefund: (invoice, amountMsat) =>
         this.ask("pay a session refund", (client) => client.payInvoice({ invoice, amountMsat })),
+      countRevenue: (routeKey, msat) => this.gateway.countRevenue(routeKey, msat),
       schedule: () => this.scheduleAlarm(),
       nowMs: Date.now,
     });
