@@ -1,8 +1,10 @@
+import { keysOf } from "../../mpp/keys.ts";
 import { closeAnswer } from "../../mpp/session/answers.ts";
 import type { RefundStatus } from "../../mpp/session/refunds.ts";
 import { Sessions } from "../../mpp/session/Sessions.ts";
 import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
 import { paymentHashOf } from "../../protocol/Preimage.ts";
+import { isRecord } from "../../protocol/Schema.ts";
 import { LightningError } from "../../providers/errors.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { asyncStore, SqliteStore } from "../../store/SqliteStore.ts";
@@ -12,7 +14,7 @@ import type { Redemptions } from "../merchant/Redemptions.ts";
 import type { WalletRecord } from "../merchant/registration.ts";
 import { GATEWAY_INVOICE_EXPIRY_SECS } from "./offers.ts";
 import type { GatewayRoute, SessionPrice } from "./RouteConfig.ts";
-import { type SessionStats, SessionTables } from "./SessionTables.ts";
+import { SESSION_RETENTION_MS, type SessionStats, SessionTables } from "./SessionTables.ts";
 import type { AdmitInput, AdmitOutcome, SessionProof } from "./types.ts";
 
 /** What the session desk needs from its merchant's Durable Object. */
@@ -36,6 +38,11 @@ export type SessionDeskDeps = {
 
 /** A route whose price is a session. */
 export type SessionRoute = GatewayRoute & { price: SessionPrice };
+
+/** The engine's store scope in this object (its keys are built by `keysOf`). */
+const SCOPE = "gateway";
+/** Most sessions one alarm run prunes: a backlog is worked off over later runs. */
+const PRUNE_BATCH = 200;
 
 /** The description of every deposit invoice: it tells them from charge invoices (which bind a request hash). */
 export const DEPOSIT_DESCRIPTION = "ln402 session deposit";
@@ -72,7 +79,7 @@ export class SessionDesk {
     // stream at once; the poll is only a backstop.
     this.sessions = new Sessions({
       store: asyncStore(this.kv),
-      scope: "gateway",
+      scope: SCOPE,
       provider,
       now: deps.nowMs,
       pollIntervalMs: 5_000,
@@ -160,6 +167,29 @@ export class SessionDesk {
       if (outcome === null) this.tables.stopRetry(sessionId);
       else this.tables.refunded(sessionId, outcome.status, null, this.deps.nowMs());
     }
+  }
+
+  /**
+   * Forgets sessions closed over `SESSION_RETENTION_MS` ago (the object's alarm): the
+   * engine's record, refund record and consumed markers, and the gateway's row. Safe to
+   * forget: their deposit and top-up invoices expired before the close, so the invoice
+   * book and the redemptions (pruned together, 30 days after expiry) refuse any replay of
+   * their proofs on their own. One synchronous step; returns how many went.
+   */
+  prune(nowMs: number): number {
+    const ids = this.tables.closedBefore(nowMs - SESSION_RETENTION_MS, PRUNE_BATCH);
+    if (ids.length === 0) return 0;
+    const keys = keysOf(SCOPE);
+    for (const id of ids) {
+      this.kv.delete(keys.session(id));
+      this.kv.delete(keys.refund(id));
+      this.kv.delete(keys.consumed(id));
+      this.tables.forget(id);
+    }
+    // Top-up markers are keyed by their payment hash; their value names the session.
+    const gone = new Set(ids);
+    this.kv.deleteWhere(keys.consumed(""), (value) => gone.has(markerSession(value)));
+    return ids.length;
   }
 
   /** When the alarm must next run for sessions (unix ms), or null. */
@@ -345,3 +375,13 @@ export class SessionDesk {
 }
 
 type Refuse = (reason: string, detail: string, retryAfterSecs?: number) => AdmitOutcome;
+
+/** The session a consumed marker names ("" when it names none). */
+function markerSession(value: string): string {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return isRecord(parsed) && typeof parsed.sessionId === "string" ? parsed.sessionId : "";
+  } catch {
+    return "";
+  }
+}

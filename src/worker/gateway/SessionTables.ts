@@ -10,6 +10,9 @@ import type { RefundStatus } from "../../mpp/session/refunds.ts";
 /** Waits before each retry of a failed refund; after the last one the refund stays failed. */
 export const REFUND_BACKOFF_MS = [5_000, 60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
 
+/** Closed sessions are kept this long after their close (as invoices after expiry), then pruned. */
+export const SESSION_RETENTION_MS = 30 * 86_400_000;
+
 /** Session counts for `GET /merchants/:id/stats`. */
 export type SessionStats = {
   openSessions: number;
@@ -28,7 +31,8 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS gateway_sessions (
   refund_msat INTEGER,
   refund_attempts INTEGER NOT NULL DEFAULT 0,
   retry_at_ms INTEGER
-);`;
+);
+CREATE INDEX IF NOT EXISTS gateway_sessions_closed ON gateway_sessions (closed_ms);`;
 
 /** The session table over a Durable Object's SQL storage. */
 export class SessionTables {
@@ -119,6 +123,27 @@ export class SessionTables {
       )
       .toArray()
       .map((r) => r.id);
+  }
+
+  /**
+   * Up to `limit` sessions closed before `beforeMs` whose refund has a final outcome (paid,
+   * skipped, or failed with no retry left): a pending one is still the engine's to finish.
+   */
+  closedBefore(beforeMs: number, limit: number): string[] {
+    return this.sql
+      .exec<{ id: string }>(
+        `SELECT session_id AS id FROM gateway_sessions
+         WHERE closed_ms < ? AND refund_status != 'pending' AND retry_at_ms IS NULL LIMIT ?`,
+        beforeMs,
+        limit,
+      )
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /** Deletes a session's record. */
+  forget(sessionId: string): void {
+    this.sql.exec("DELETE FROM gateway_sessions WHERE session_id = ?", sessionId);
   }
 
   /** When the next refund retry is due (unix ms), or null. */

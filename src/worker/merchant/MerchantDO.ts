@@ -480,6 +480,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     }
     await this.sessions.runDue(nowMs);
     this.redemptions.prune(this.book.prune(Math.floor(nowMs / 1000), RETENTION_SECS));
+    this.sessions.prune(nowMs);
     await this.scheduleAlarm();
   }
 
