@@ -1,6 +1,7 @@
 import { chargeLndBench } from "./chargeLnd.ts";
 import { facilitatorBench } from "./facilitator.ts";
 import { gatewayChargeBench } from "./gateway.ts";
+import { gatewayStreamBench } from "./gatewayStream.ts";
 import { invoiceBench } from "./invoice.ts";
 import { lnbtcSettleBench } from "./lnbtcSettle.ts";
 import { chargeBench, chargeMockBench, sessionStreamBench } from "./mpp.ts";
@@ -18,6 +19,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   "lnbtc-settle": () =>
     lnbtcSettleBench({ concurrency: 16, perRound: 200, rounds: 3, sequential: 50 }),
   "gateway-charge": () => gatewayChargeBench({ requests: 200 }),
+  "gateway-stream": () => gatewayStreamBench({ events: 2_000, rounds: 10 }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.

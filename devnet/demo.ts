@@ -5,15 +5,18 @@ import { wrapFetchWithLnbtc } from "../src/client/lnbtcFetch.ts";
 import { nwcPayer } from "../src/client/wallet.ts";
 import { createLightningX402Client } from "../src/client/x402.ts";
 import { decodeInvoice } from "../src/protocol/bolt11/Bolt11.ts";
+import { meteredStreamDemo } from "./demoStream.ts";
 import { articleServer, weatherServer } from "./resourceServer.ts";
 import { startStack } from "./stack.ts";
 
 /**
  * `npm run demo`: paid x402 requests end to end, offline, printing each step: first on
  * the official scheme (`exact` on lnbtc: a request-bound invoice, settled upfront), then
- * on the legacy bip122 convention older clients use. The devnet (relay + wallets) and
- * ln402 (`wrangler dev`) run locally; resource servers built with @x402/hono use ln402 as
- * receiver and facilitator; @x402/fetch pays from the devnet payer with ln402's clients.
+ * on the legacy bip122 convention older clients use; then a metered SSE stream through
+ * ln402's gateway, paid per event from an MPP session with a top-up and a refund (see
+ * demoStream.ts). The devnet (relay + wallets) and ln402 (`wrangler dev`) run locally;
+ * resource servers built with @x402/hono use ln402 as receiver and facilitator;
+ * @x402/fetch pays from the devnet payer with ln402's clients.
  */
 
 const PRICE_MSAT = 21_000;
@@ -21,7 +24,8 @@ const say = (step: string, detail = "") => console.log(`${step.padEnd(10)} ${det
 const short = (s: string) => (s.length > 40 ? `${s.slice(0, 24)}…${s.slice(-12)}` : s);
 
 say("start", "devnet relay and wallets, and ln402 under wrangler dev (offline)…");
-const stack = await startStack();
+// The gateway's demo upstream is plain http on loopback, allowed for development only.
+const stack = await startStack({ vars: { ALLOW_INSECURE_UPSTREAMS: "true" } });
 const payer = nwcPayer(stack.devnet.wallet("payer").connectionString, {
   allowInsecureRelays: true,
 });
@@ -134,6 +138,11 @@ try {
   say("balance", `merchant wallet +${gained} msat`);
   if (response.status !== 200 || gained !== PRICE_MSAT) {
     console.error("demo failed: expected 200 and the price in the merchant's wallet");
+    process.exitCode = 1;
+  }
+
+  if (!(await meteredStreamDemo(stack, say))) {
+    console.error("demo failed: expected the refund to be exactly deposit + top-up − spent");
     process.exitCode = 1;
   }
 } finally {

@@ -88,6 +88,25 @@ export class SqliteStore implements SyncStore {
     return { value, ttlSecs: secsLeft(expiresAt, now) };
   }
 
+  /** Deletes the keys starting with `prefix` whose value `doomed` picks; returns how many went. */
+  deleteWhere(prefix: string, doomed: (value: string) => boolean): number {
+    // Keys are ASCII: every key with the prefix sorts below prefix + U+FFFF (an index range).
+    const rows = this.#sql
+      .exec<{ key: string; value: string }>(
+        "SELECT key, value FROM kv WHERE key >= ? AND key < ?",
+        prefix,
+        `${prefix}\uffff`,
+      )
+      .toArray();
+    let deleted = 0;
+    for (const row of rows) {
+      if (!doomed(row.value)) continue;
+      this.#sql.exec("DELETE FROM kv WHERE key = ?", row.key);
+      deleted++;
+    }
+    return deleted;
+  }
+
   /** Deletes every expired row; returns how many went and the next expiry (ms) still pending. */
   purgeExpired(): { deleted: number; nextExpiresAt: number | null } {
     const now = this.#now();

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, it } from "vitest";
 
 describe("npm run demo", () => {
-  it("behavior: walks 402 → pay → 200 offline and ends with the price in the merchant's wallet", async () => {
+  it("behavior: walks 402 → pay → 200 offline with the price in the merchant's wallet, then a metered stream whose refund is deposit + top-up − spent", async () => {
     const child = spawn(process.execPath, ["devnet/demo.ts"], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -26,5 +26,33 @@ describe("npm run demo", () => {
     expect(steps.indexOf("lnbtc")).toBeLessThan(steps.indexOf("bip122"));
     expect(out).toContain("settled upfront: true");
     expect(out.match(/merchant wallet \+21000 msat/g)).toHaveLength(2);
+    // Then a metered stream through the gateway: dry, topped up, resumed, closed, refunded.
+    const next = (step: string, from: number) => steps.indexOf(step, from);
+    const session = steps.indexOf("session");
+    expect(session).toBeGreaterThan(steps.indexOf("bip122"));
+    const open = next("open", session);
+    const dry = next("stream", open);
+    const topUp = next("topup", dry);
+    const resumed = next("stream", topUp);
+    const refundStep = next("refund", next("close", resumed));
+    expect([open, dry, topUp, resumed, refundStep].every((i) => i > session)).toBe(true);
+    expect(out).toMatch(/stream +(\{"tick":\d\} ){4}\{"tick":5\}, then payment-need-topup/);
+    expect(out).toMatch(
+      /stream +resumed: \{"tick":6\} \{"tick":7\} \{"tick":8\}, then payment-receipt/,
+    );
+    const refund =
+      /refund +(\d+) msat = deposit (\d+) \+ top-up (\d+) − spent (\d+) msat; payer wallet −(\d+) msat/.exec(
+        out,
+      );
+    expect(refund, out).not.toBeNull();
+    const [back, deposit, topUpMsat, spent, paid] = (refund ?? []).slice(1).map(Number);
+    expect({ back, deposit, topUpMsat, spent, paid }).toEqual({
+      back: 4_000,
+      deposit: 10_000,
+      topUpMsat: 10_000,
+      spent: 16_000,
+      paid: 16_000,
+    });
+    expect(back).toBe((deposit ?? 0) + (topUpMsat ?? 0) - (spent ?? 0));
   }, 90_000);
 });

@@ -106,6 +106,12 @@ async function sessionStats(on: Stack): Promise<Record<string, number>> {
   return ((await stats(on, merchant)) as unknown as { sessions: Record<string, number> }).sessions;
 }
 
+/** Revenue of one route (msat), as `GET /merchants/:id/stats` reports it. */
+async function revenueOf(on: Stack, route: string): Promise<number> {
+  const row = (await stats(on, merchant)).routes.find((r) => r.route === route);
+  return Number(row?.revenueMsat ?? 0);
+}
+
 /** Polls `check` until it holds: the outcome of a scheduled alarm (no other way to see it). */
 async function eventually(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -116,11 +122,12 @@ async function eventually(check: () => Promise<boolean>, timeoutMs: number): Pro
 }
 
 describe("gateway: sessions", () => {
-  it("behavior: open, the stream runs dry, a top-up from another request resumes it, close refunds exactly deposit + top-up − spent", async () => {
+  it("behavior: open, the stream runs dry, a top-up from another request resumes it, close refunds exactly deposit + top-up − spent, and revenue counts what was billed", async () => {
     const { session, pay } = client();
     const url = gw(stack, merchant, "/m/events?n=8");
     const payerStart = payer();
     const shopStart = shop();
+    const revenueStart = await revenueOf(stack, "GET /m/*");
     const res = await pay(url);
     expect(res.status).toBe(200);
     expect(res.headers.get("Content-Type")).toContain("text/event-stream");
@@ -159,6 +166,8 @@ describe("gateway: sessions", () => {
     expect(payer() - beforeClose).toBe(4_000);
     expect(payerStart - payer()).toBe(16_000);
     expect(shop() - shopStart).toBe(16_000);
+    // Revenue is what the session billed (8 events × 2 sats), not the 20 sats paid in.
+    expect((await revenueOf(stack, "GET /m/*")) - revenueStart).toBe(16_000);
   });
 
   it("error: a replayed open or top-up proof is refused, and a deposit payment cannot buy a charge", async () => {
@@ -267,9 +276,10 @@ describe("gateway: sessions", () => {
     expect((after.refundsPaid ?? 0) - (before.refundsPaid ?? 0)).toBe(1);
   }, 60_000);
 
-  it("behavior: an idle session is closed by the alarm after ln402 restarts on the same state, and refunded exactly once", async () => {
+  it("behavior: an idle session is closed by the alarm after ln402 restarts on the same state, and refunded exactly once; its billed unit counts as revenue", async () => {
     const { pay, session } = client();
     const payerStart = payer();
+    const revenueStart = await revenueOf(stack, "GET /idle/*");
     expect((await pay(gw(stack, merchant, "/idle/json"))).status).toBe(200);
     // The Worker and its objects stop; the state (sessions, schedule) stays on disk.
     await stack.ln402.stop();
@@ -285,5 +295,7 @@ describe("gateway: sessions", () => {
     });
     expect(closed.status).toBe(402);
     expect(payerStart - payer()).toBe(1_000);
+    // The alarm's close counts the one billed unit as revenue, once.
+    expect((await revenueOf(running, "GET /idle/*")) - revenueStart).toBe(1_000);
   }, 90_000);
 });

@@ -239,6 +239,11 @@ export class GatewayDesk {
     this.tables.count(routeKey, this.deps.nowMs(), { upstreamFailures: 1 });
   }
 
+  /** Adds a closed session's earnings (units billed × its price) to its route's revenue. */
+  countRevenue(routeKey: string, msat: number): void {
+    this.tables.count(routeKey, this.deps.nowMs(), { revenueMsat: msat });
+  }
+
   /** Counters per route since `sinceMs`. */
   stats(sinceMs: number): RouteStats[] {
     this.deps.wallet();

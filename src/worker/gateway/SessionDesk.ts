@@ -1,7 +1,10 @@
+import { keysOf } from "../../mpp/keys.ts";
 import { closeAnswer } from "../../mpp/session/answers.ts";
+import type { RefundStatus } from "../../mpp/session/refunds.ts";
 import { Sessions } from "../../mpp/session/Sessions.ts";
 import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
 import { paymentHashOf } from "../../protocol/Preimage.ts";
+import { isRecord } from "../../protocol/Schema.ts";
 import { LightningError } from "../../providers/errors.ts";
 import type { LightningProvider } from "../../providers/LightningProvider.ts";
 import { asyncStore, SqliteStore } from "../../store/SqliteStore.ts";
@@ -11,7 +14,7 @@ import type { Redemptions } from "../merchant/Redemptions.ts";
 import type { WalletRecord } from "../merchant/registration.ts";
 import { GATEWAY_INVOICE_EXPIRY_SECS } from "./offers.ts";
 import type { GatewayRoute, SessionPrice } from "./RouteConfig.ts";
-import { type SessionStats, SessionTables } from "./SessionTables.ts";
+import { SESSION_RETENTION_MS, type SessionStats, SessionTables } from "./SessionTables.ts";
 import type { AdmitInput, AdmitOutcome, SessionProof } from "./types.ts";
 
 /** What the session desk needs from its merchant's Durable Object. */
@@ -26,6 +29,8 @@ export type SessionDeskDeps = {
   received(entry: BookEntry, preimage: string): Promise<boolean>;
   /** Pays a refund from the merchant's wallet; throws when the payment failed. */
   payRefund(invoice: string, amountMsat: number): Promise<{ preimage: string }>;
+  /** Adds what a closed session earned to its route's revenue (see `SessionDesk.closed`). */
+  countRevenue(routeKey: string, msat: number): void;
   /** Re-arms the object's one alarm (idle deadlines and refund retries included). */
   schedule(): Promise<void>;
   nowMs(): number;
@@ -33,6 +38,11 @@ export type SessionDeskDeps = {
 
 /** A route whose price is a session. */
 export type SessionRoute = GatewayRoute & { price: SessionPrice };
+
+/** The engine's store scope in this object (its keys are built by `keysOf`). */
+const SCOPE = "gateway";
+/** Most sessions one alarm run prunes: a backlog is worked off over later runs. */
+const PRUNE_BATCH = 200;
 
 /** The description of every deposit invoice: it tells them from charge invoices (which bind a request hash). */
 export const DEPOSIT_DESCRIPTION = "ln402 session deposit";
@@ -69,7 +79,7 @@ export class SessionDesk {
     // stream at once; the poll is only a backstop.
     this.sessions = new Sessions({
       store: asyncStore(this.kv),
-      scope: "gateway",
+      scope: SCOPE,
       provider,
       now: deps.nowMs,
       pollIntervalMs: 5_000,
@@ -150,13 +160,36 @@ export class SessionDesk {
       // A session found closed but still indexed (the object stopped mid-close) reports
       // its recorded outcome: record it unless it was recorded already.
       if (closed.alreadyClosed && this.tables.refundStatusOf(closed.sessionId) !== null) continue;
-      this.tables.refunded(closed.sessionId, closed.refundStatus, closed.refundMsat, nowMs);
+      await this.closed(closed.sessionId, closed.refundStatus, closed.refundMsat, nowMs);
     }
     for (const sessionId of this.tables.dueRetries(nowMs)) {
       const outcome = await this.sessions.retryRefund(sessionId);
       if (outcome === null) this.tables.stopRetry(sessionId);
       else this.tables.refunded(sessionId, outcome.status, null, this.deps.nowMs());
     }
+  }
+
+  /**
+   * Forgets sessions closed over `SESSION_RETENTION_MS` ago (the object's alarm): the
+   * engine's record, refund record and consumed markers, and the gateway's row. Safe to
+   * forget: their deposit and top-up invoices expired before the close, so the invoice
+   * book and the redemptions (pruned together, 30 days after expiry) refuse any replay of
+   * their proofs on their own. One synchronous step; returns how many went.
+   */
+  prune(nowMs: number): number {
+    const ids = this.tables.closedBefore(nowMs - SESSION_RETENTION_MS, PRUNE_BATCH);
+    if (ids.length === 0) return 0;
+    const keys = keysOf(SCOPE);
+    for (const id of ids) {
+      this.kv.delete(keys.session(id));
+      this.kv.delete(keys.refund(id));
+      this.kv.delete(keys.consumed(id));
+      this.tables.forget(id);
+    }
+    // Top-up markers are keyed by their payment hash; their value names the session.
+    const gone = new Set(ids);
+    this.kv.deleteWhere(keys.consumed(""), (value) => gone.has(markerSession(value)));
+    return ids.length;
   }
 
   /** When the alarm must next run for sessions (unix ms), or null. */
@@ -306,11 +339,30 @@ export class SessionDesk {
     const closed = await this.sessions.close(sessionId, "client");
     if (!closed.ok || closed.alreadyClosed)
       return refused("session_closed", "This session is closed already.");
-    this.tables.refunded(sessionId, closed.refundStatus, closed.refundMsat, this.deps.nowMs());
+    await this.closed(sessionId, closed.refundStatus, closed.refundMsat, this.deps.nowMs());
     if (closed.refundStatus === "failed") await this.deps.schedule();
     // §close receipt: refundStatus is the recorded outcome; a failed refund is never "succeeded".
     const body = closeAnswer(closed);
     return { kind: "session-answer", routeKey, sessionId, body, receiptExtra: { ...body } };
+  }
+
+  /**
+   * Records a close and, the first time only, counts the session's revenue: what it
+   * billed (units × its price). Counted at the close because only then is the amount
+   * final: before it, units a live stream reserved are neither spent nor refunded, and the
+   * spent total moves inside the engine's settle steps, which this desk does not see.
+   */
+  private async closed(
+    sessionId: string,
+    status: RefundStatus,
+    refundMsat: number,
+    nowMs: number,
+  ): Promise<void> {
+    const spentMsat = (await this.sessions.get(sessionId))?.spentMsat ?? 0;
+    // No await from here on: the close's record and its revenue are one atomic step.
+    if (!this.tables.refunded(sessionId, status, refundMsat, nowMs)) return;
+    const route = this.tables.routeOf(sessionId);
+    if (route !== null && spentMsat > 0) this.deps.countRevenue(route, spentMsat);
   }
 
   private redeem(entry: BookEntry): boolean {
@@ -323,3 +375,13 @@ export class SessionDesk {
 }
 
 type Refuse = (reason: string, detail: string, retryAfterSecs?: number) => AdmitOutcome;
+
+/** The session a consumed marker names ("" when it names none). */
+function markerSession(value: string): string {
+  try {
+    const parsed: unknown = JSON.parse(value);
+    return isRecord(parsed) && typeof parsed.sessionId === "string" ? parsed.sessionId : "";
+  } catch {
+    return "";
+  }
+}

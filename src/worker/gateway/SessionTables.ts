@@ -10,6 +10,9 @@ import type { RefundStatus } from "../../mpp/session/refunds.ts";
 /** Waits before each retry of a failed refund; after the last one the refund stays failed. */
 export const REFUND_BACKOFF_MS = [5_000, 60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
 
+/** Closed sessions are kept this long after their close (as invoices after expiry), then pruned. */
+export const SESSION_RETENTION_MS = 30 * 86_400_000;
+
 /** Session counts for `GET /merchants/:id/stats`. */
 export type SessionStats = {
   openSessions: number;
@@ -28,7 +31,8 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS gateway_sessions (
   refund_msat INTEGER,
   refund_attempts INTEGER NOT NULL DEFAULT 0,
   retry_at_ms INTEGER
-);`;
+);
+CREATE INDEX IF NOT EXISTS gateway_sessions_closed ON gateway_sessions (closed_ms);`;
 
 /** The session table over a Durable Object's SQL storage. */
 export class SessionTables {
@@ -65,16 +69,17 @@ export class SessionTables {
   /**
    * Records a refund attempt's outcome. A failure is scheduled for a retry after the
    * next backoff step, until the steps run out; any other outcome ends the schedule.
+   * True when this records the session's close (its first outcome), false for a retry.
    */
   refunded(
     sessionId: string,
     status: RefundStatus,
     refundMsat: number | null,
     nowMs: number,
-  ): void {
+  ): boolean {
     const row = this.sql
-      .exec<{ attempts: number }>(
-        "SELECT refund_attempts AS attempts FROM gateway_sessions WHERE session_id = ?",
+      .exec<{ attempts: number; closed: number | null }>(
+        "SELECT refund_attempts AS attempts, closed_ms AS closed FROM gateway_sessions WHERE session_id = ?",
         sessionId,
       )
       .toArray()[0];
@@ -90,6 +95,7 @@ export class SessionTables {
       wait === undefined ? null : nowMs + wait,
       sessionId,
     );
+    return row !== undefined && row.closed === null;
   }
 
   /** The recorded refund outcome of a session, or null before its close. */
@@ -117,6 +123,27 @@ export class SessionTables {
       )
       .toArray()
       .map((r) => r.id);
+  }
+
+  /**
+   * Up to `limit` sessions closed before `beforeMs` whose refund has a final outcome (paid,
+   * skipped, or failed with no retry left): a pending one is still the engine's to finish.
+   */
+  closedBefore(beforeMs: number, limit: number): string[] {
+    return this.sql
+      .exec<{ id: string }>(
+        `SELECT session_id AS id FROM gateway_sessions
+         WHERE closed_ms < ? AND refund_status != 'pending' AND retry_at_ms IS NULL LIMIT ?`,
+        beforeMs,
+        limit,
+      )
+      .toArray()
+      .map((r) => r.id);
+  }
+
+  /** Deletes a session's record. */
+  forget(sessionId: string): void {
+    this.sql.exec("DELETE FROM gateway_sessions WHERE session_id = ?", sessionId);
   }
 
   /** When the next refund retry is due (unix ms), or null. */

@@ -146,6 +146,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       received: (entry, preimage) => this.gateway.received(entry, preimage, "mpp"),
       payRefund: (invoice, amountMsat) =>
         this.ask("pay a session refund", (client) => client.payInvoice({ invoice, amountMsat })),
+      countRevenue: (routeKey, msat) => this.gateway.countRevenue(routeKey, msat),
       schedule: () => this.scheduleAlarm(),
       nowMs: Date.now,
     });
@@ -479,6 +480,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     }
     await this.sessions.runDue(nowMs);
     this.redemptions.prune(this.book.prune(Math.floor(nowMs / 1000), RETENTION_SECS));
+    this.sessions.prune(nowMs);
     await this.scheduleAlarm();
   }
 
