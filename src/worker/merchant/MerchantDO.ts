@@ -1,12 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { NotFoundError, ProblemError, UnavailableError } from "../../protocol/Errors.ts";
-import {
-  type NwcConnection,
-  parseConnectionString,
-  redactRelay,
-} from "../../protocol/nip47/ConnectionString.ts";
-import { isSettled, type NwcNotification } from "../../protocol/nip47/Messages.ts";
-import { proves } from "../../protocol/Preimage.ts";
+import { NotFoundError } from "../../protocol/Errors.ts";
+import { parseConnectionString, redactRelay } from "../../protocol/nip47/ConnectionString.ts";
 import { lnbtcNetworkId } from "../../protocol/x402/lnbtc/Networks.ts";
 import {
   checkIsolation,
@@ -15,8 +9,7 @@ import {
   type SettleVerdict,
 } from "../../protocol/x402/lnbtc/Settle.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
-import { NwcClient } from "../../relay/NwcClient.ts";
-import { type LinkStatus, NwcLink } from "../../relay/NwcLink.ts";
+import type { NwcClient } from "../../relay/NwcClient.ts";
 import { createStore } from "../../store/index.ts";
 import type { Store } from "../../store/Store.ts";
 import { type Config, getConfig } from "../config.ts";
@@ -34,66 +27,38 @@ import type {
   UpstreamFailure,
 } from "../gateway/types.ts";
 import { lnbtcNetworks } from "../lnbtcFacilitator.ts";
-import { claimInvoiceIndex, getMerchant } from "../registry.ts";
-import { seal, unseal } from "../secrets.ts";
-import { type BookEntry, InvoiceBook } from "./InvoiceBook.ts";
-import { checkIssued } from "./issued.ts";
-import {
-  type Confirmation,
-  PaymentDesk,
-  type SettleOutcome,
-  type VerifyOutcome,
-} from "./PaymentDesk.ts";
+import { getMerchant } from "../registry.ts";
+import { seal } from "../secrets.ts";
+import { InvoiceBook } from "./InvoiceBook.ts";
+import { issueInvoice } from "./issue.ts";
+import { PaymentDesk, type SettleOutcome, type VerifyOutcome } from "./PaymentDesk.ts";
 import { Redemptions } from "./Redemptions.ts";
-import { type Capabilities, checkWallet, type WalletRecord } from "./registration.ts";
+import { checkWallet, type WalletRecord } from "./registration.ts";
 import { capture, type RpcResult } from "./rpc.ts";
-import { walletProblem, walletRejected } from "./walletErrors.ts";
+import type {
+  InvoiceInput,
+  InvoiceStatus,
+  IssuedInvoice,
+  PublicWallet,
+  WalletStatus,
+} from "./types.ts";
+import { WalletWatch } from "./WalletWatch.ts";
+import { walletRejected } from "./walletErrors.ts";
 
-/** A new invoice, as `POST /invoice` returns it. `expiresAt` is unix seconds. */
-export type IssuedInvoice = {
-  invoice: string;
-  paymentHash: string;
-  amountMsat: number;
-  expiresAt: number;
-};
-
-/** What `createInvoice` takes: at most one of `description` and `descriptionHash` (64 hex). */
-export type InvoiceInput = {
-  amountMsat: number;
-  description?: string;
-  descriptionHash?: string;
-  expirySecs: number;
-};
-
-/** Invoice status without secrets (never the preimage). Times are unix seconds. */
-export type InvoiceStatus = {
-  paid: boolean;
-  settledAt: number | null;
-  amountMsat: number;
-  expiresAt: number;
-};
-
-/** The merchant status page. */
-export type WalletStatus = {
-  network: string;
-  capabilities: Capabilities;
-  walletPubkey: string;
-  nodePubkey: string | null;
-  relays: string[];
-  connection: LinkStatus;
-  invoices: { pending: number; paid: number; expired: number };
-};
-
-/** The stored wallet record without its sealed secret: what may leave the DO. */
-export type PublicWallet = Omit<WalletRecord, "sealedNwc">;
+export type {
+  InvoiceInput,
+  InvoiceStatus,
+  IssuedInvoice,
+  PublicWallet,
+  WalletStatus,
+} from "./types.ts";
+export { LOOKUP_INTERVAL_MS } from "./WalletWatch.ts";
 
 const WALLET_KEY = "wallet";
 /** Invoices (and their redemptions) are kept this long after expiry, then pruned. */
 export const RETENTION_SECS = 30 * 86_400;
 /** scheme_exact_lnbtc §Paid-but-expired Policy: the clock-skew allowance past invoice end. */
 const LNBTC_SKEW_MS = 60_000;
-/** At most one `lookup_invoice` per invoice in this long, however often status is polled. */
-export const LOOKUP_INTERVAL_MS = 3_000;
 
 /**
  * One Durable Object per merchant: the single writer of that merchant's wallet
@@ -108,14 +73,11 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   private readonly book: InvoiceBook;
   private readonly redemptions: Redemptions;
   private readonly desk: PaymentDesk;
-  private readonly link: NwcLink;
+  private readonly watch: WalletWatch;
   private readonly gateway: GatewayDesk;
   private readonly sessions: SessionDesk;
   private wallet: WalletRecord | null = null;
-  private connection: NwcConnection | null = null;
   private lastActivityMs = 0;
-  /** When each invoice was last looked up (unix ms): a cap on wallet calls, so memory is enough. */
-  private readonly lookedUpAt = new Map<string, number>();
 
   constructor(ctx: DurableObjectState, env: MerchantBindings) {
     super(ctx, env);
@@ -127,15 +89,14 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       book: this.book,
       redemptions: this.redemptions,
       network: () => this.wallet?.network ?? null,
-      confirm: (entry) => this.confirm(entry),
+      confirm: (entry) => this.watch.confirm(entry),
       nowMs: Date.now,
     });
-    this.link = new NwcLink({
-      now: Date.now,
-      open: (onClose) => this.openClient(onClose),
-      onConnected: (client, isReconnect) => {
-        if (isReconnect) void this.reconcile(client);
-      },
+    this.watch = new WalletWatch({
+      config: this.config,
+      book: this.book,
+      wallet: () => this.wallet,
+      onClosed: () => void this.scheduleAlarm(),
     });
     this.sessions = new SessionDesk({
       sql: ctx.storage.sql,
@@ -145,7 +106,9 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       issue: (input) => this.issue(input),
       received: (entry, preimage) => this.gateway.received(entry, preimage, "mpp"),
       payRefund: (invoice, amountMsat) =>
-        this.ask("pay a session refund", (client) => client.payInvoice({ invoice, amountMsat })),
+        this.watch.ask("pay a session refund", (client) =>
+          client.payInvoice({ invoice, amountMsat }),
+        ),
       countRevenue: (routeKey, msat) => this.gateway.countRevenue(routeKey, msat),
       schedule: () => this.scheduleAlarm(),
       nowMs: Date.now,
@@ -158,7 +121,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       networks: lnbtcNetworks(this.config),
       wallet: () => this.requireWallet(),
       issue: (input) => this.issue(input),
-      confirm: (entry, graceMs, force) => this.confirm(entry, graceMs, force),
+      confirm: (entry, graceMs, force) => this.watch.confirm(entry, graceMs, force),
       exclusiveNodeKey: async () => {
         const record = await getMerchant(this.store, this.requireWallet().merchantId);
         return record?.settings.exclusiveNodeKey ?? false;
@@ -186,14 +149,14 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       const connection = parseConnectionString(input.nwcUrl, {
         allowInsecureRelays: this.config.allowInsecureRelays,
       });
-      const previous = { wallet: this.wallet, connection: this.connection };
-      this.link.close("wallet replaced");
-      this.link.reset();
-      this.connection = connection;
+      const link = this.watch.link;
+      link.close("wallet replaced");
+      link.reset();
+      const previous = { wallet: this.wallet, connection: this.watch.use(connection) };
       try {
         let client: NwcClient;
         try {
-          client = await this.link.client();
+          client = await link.client();
         } catch (err) {
           const reason = err instanceof Error ? err.message : "connection failed";
           throw walletRejected(
@@ -214,10 +177,10 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
         const { sealedNwc: _sealed, ...visible } = stored;
         return visible;
       } catch (err) {
-        this.link.close("registration failed");
-        this.link.reset();
+        link.close("registration failed");
+        link.reset();
         this.wallet = previous.wallet;
-        this.connection = previous.connection;
+        this.watch.use(previous.connection);
         throw err;
       }
     });
@@ -233,63 +196,19 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   }
 
   private async issue(input: InvoiceInput): Promise<IssuedInvoice> {
-    const wallet = this.requireWallet();
     this.touch();
-    const tx = await this.ask("create an invoice", (client) =>
-      client.makeInvoice({
-        amountMsat: input.amountMsat,
-        expirySecs: input.expirySecs,
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.descriptionHash !== undefined ? { descriptionHash: input.descriptionHash } : {}),
-      }),
+    const issued = await issueInvoice(
+      {
+        wallet: this.requireWallet(),
+        watch: this.watch,
+        store: this.store,
+        book: this.book,
+        retentionSecs: RETENTION_SECS,
+      },
+      input,
     );
-    const nowSecs = Math.floor(Date.now() / 1000);
-    const decoded = checkIssued(
-      tx.invoice,
-      tx.paymentHash,
-      input.amountMsat,
-      wallet,
-      nowSecs,
-      input.descriptionHash ?? null,
-    );
-    const ttlSecs = decoded.expiresAt - nowSecs + RETENTION_SECS;
-    let owned: boolean;
-    try {
-      owned = await claimInvoiceIndex(this.store, decoded.paymentHash, wallet.merchantId, ttlSecs);
-    } catch (err) {
-      if (err instanceof ProblemError) throw err;
-      throw new UnavailableError(
-        "store-unavailable",
-        "Store unavailable",
-        "The invoice could not be indexed, so it was not issued. Try again shortly.",
-        { headers: { "Retry-After": "2" } },
-      );
-    }
-    if (!owned) {
-      throw new ProblemError(
-        502,
-        "wallet-bad-invoice",
-        "Wallet returned a bad invoice",
-        "The merchant's wallet returned an invoice whose payment hash belongs to another ln402 invoice; it was not issued.",
-      );
-    }
-    this.book.add({
-      paymentHash: decoded.paymentHash,
-      invoice: decoded.invoice,
-      amountMsat: input.amountMsat,
-      description: input.description ?? null,
-      descriptionHash: input.descriptionHash ?? null,
-      createdAt: decoded.timestamp,
-      expiresAt: decoded.expiresAt,
-      checkedAtMs: Date.now(),
-    });
     await this.scheduleAlarm();
-    return {
-      invoice: decoded.invoice,
-      paymentHash: decoded.paymentHash,
-      amountMsat: input.amountMsat,
-      expiresAt: decoded.expiresAt,
-    };
+    return issued;
   }
 
   /**
@@ -303,7 +222,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       if (!entry) return null;
       if (entry.status === "pending" && entry.expiresAt * 1000 > Date.now()) {
         // If the wallet cannot be asked, the book's "pending" stands: it is never wrong about "paid".
-        await this.confirm(entry);
+        await this.watch.confirm(entry);
         entry = this.book.get(paymentHash) ?? entry;
       }
       return {
@@ -361,7 +280,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       // Within the paid-but-expired window the wallet may still be asked.
       const receiptConfirmed =
         options.exclusiveNodeKey ||
-        (entry !== null && (await this.confirm(entry, LNBTC_SKEW_MS)) === "paid");
+        (entry !== null && (await this.watch.confirm(entry, LNBTC_SKEW_MS)) === "paid");
       const verdict = checkIsolation(accepted, { issued, receiptConfirmed });
       if (!verdict.ok || !options.consume) return verdict;
       // The wallet may have been asked since the check above: the insert itself decides.
@@ -440,7 +359,7 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
         walletPubkey: wallet.walletPubkey,
         nodePubkey: wallet.nodePubkey,
         relays: wallet.relays.map(redactRelay),
-        connection: this.link.status(),
+        connection: this.watch.link.status(),
         invoices: this.book.counts(Math.floor(Date.now() / 1000)),
       };
     });
@@ -448,9 +367,9 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
 
   /** Removes the merchant: disconnects and erases the sealed secret, the book and the redemptions. */
   async forget(): Promise<void> {
-    this.link.close("merchant removed");
+    this.watch.link.close("merchant removed");
     this.wallet = null;
-    this.connection = null;
+    this.watch.use(null);
     await this.ctx.storage.deleteAlarm();
     await this.ctx.storage.deleteAll();
     // deleteAll drops the tables too: recreate them empty, so later calls find nothing
@@ -471,12 +390,13 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
     if (!this.wallet) return;
     const nowMs = Date.now();
     const idle = nowMs - this.lastActivityMs >= this.config.idleDisconnectMs;
-    if (this.link.connected) {
-      if (idle) this.link.close("idle");
-      else await this.link.ping(Math.min(5_000, this.config.walletTimeoutMs));
+    const link = this.watch.link;
+    if (link.connected) {
+      if (idle) link.close("idle");
+      else await link.ping(Math.min(5_000, this.config.walletTimeoutMs));
     }
-    if (!this.link.connected && !idle && this.hasPending(nowMs)) {
-      await this.link.client().catch(() => {});
+    if (!link.connected && !idle && this.hasPending(nowMs)) {
+      await link.client().catch(() => {});
     }
     await this.sessions.runDue(nowMs);
     this.redemptions.prune(this.book.prune(Math.floor(nowMs / 1000), RETENTION_SECS));
@@ -491,11 +411,12 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
   private async scheduleAlarm(): Promise<void> {
     const nowMs = Date.now();
     const idleAt = this.lastActivityMs + this.config.idleDisconnectMs;
+    const link = this.watch.link;
     let next: number | null = null;
-    if (this.link.connected) {
+    if (link.connected) {
       next = Math.min(nowMs + this.config.pingIntervalMs, idleAt);
     } else if (nowMs < idleAt && this.hasPending(nowMs)) {
-      next = this.link.status().retryAt ?? nowMs + 1_000;
+      next = link.status().retryAt ?? nowMs + 1_000;
     }
     const sessionsAt = this.wallet ? await this.sessions.nextWakeMs() : null;
     if (sessionsAt !== null) next = next === null ? sessionsAt : Math.min(next, sessionsAt);
@@ -504,95 +425,6 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       const existing = await this.ctx.storage.getAlarm();
       if (existing === null || existing > next || existing < nowMs)
         await this.ctx.storage.setAlarm(Math.max(next, nowMs + 10));
-    }
-  }
-
-  private async openClient(onClose: (reason: string) => void): Promise<NwcClient> {
-    if (!this.connection) {
-      const wallet = this.requireWallet();
-      const nwcUrl = await unseal(this.config.secretsKey, wallet.merchantId, wallet.sealedNwc);
-      this.connection = parseConnectionString(nwcUrl, {
-        allowInsecureRelays: this.config.allowInsecureRelays,
-      });
-    }
-    return NwcClient.connect(this.connection, {
-      requestTimeoutMs: this.config.walletTimeoutMs,
-      openTimeoutMs: Math.min(4_000, this.config.walletTimeoutMs),
-      onNotification: (n) => this.onNotification(n),
-      onClose: (reason) => {
-        onClose(reason);
-        // Notifications stop with the socket: reconnect soon if the merchant is active.
-        void this.scheduleAlarm();
-      },
-    });
-  }
-
-  /**
-   * One wallet call. A call that times out may mean a half-open relay: check liveness at
-   * once (a failed ping closes the socket) so that at most this one call is lost,
-   * instead of every call waiting out its timeout until the next scheduled ping.
-   */
-  private async ask<T>(action: string, call: (client: NwcClient) => Promise<T>): Promise<T> {
-    const client = await this.link.client();
-    try {
-      return await call(client);
-    } catch (err) {
-      if (err instanceof ProblemError && err.status === 503)
-        void this.link.ping(Math.min(3_000, this.config.walletTimeoutMs));
-      throw walletProblem(err, action);
-    }
-  }
-
-  private onNotification(n: NwcNotification): void {
-    if (n.type !== "payment_received") return;
-    const { paymentHash, preimage, settledAt } = n.transaction;
-    // The wallet says it received the payment; the preimage check rules out a garbled note.
-    if (preimage === undefined || !proves(preimage, paymentHash)) return;
-    this.book.markPaid(paymentHash, settledAt ?? Math.floor(Date.now() / 1000), Date.now());
-  }
-
-  /**
-   * Brings a pending entry up to date. Trusted as is when expired (an expired invoice is
-   * never looked up), while the notification subscription has been live since the entry
-   * was last confirmed, or when it was looked up moments ago; otherwise looked up.
-   */
-  private async confirm(entry: BookEntry, graceMs = 0, force = false): Promise<Confirmation> {
-    if (entry.status === "paid") return "paid";
-    const nowMs = Date.now();
-    if (entry.expiresAt * 1000 + graceMs <= nowMs) return "pending";
-    const liveSince = this.link.liveSince;
-    const notified =
-      liveSince !== null &&
-      liveSince <= entry.checkedAtMs &&
-      this.wallet?.capabilities.notifications;
-    const lastLookup = this.lookedUpAt.get(entry.paymentHash) ?? 0;
-    // `force` (a payer showed a valid preimage): the notification may still be on its way.
-    if ((notified && !force) || nowMs - lastLookup < LOOKUP_INTERVAL_MS) return "pending";
-    try {
-      await this.refresh(await this.link.client(), entry.paymentHash);
-    } catch {
-      return "unavailable";
-    }
-    return this.book.get(entry.paymentHash)?.status === "paid" ? "paid" : "pending";
-  }
-
-  /** Asks the wallet about one invoice: paid only if it says it received the payment. */
-  private async refresh(client: NwcClient, paymentHash: string): Promise<void> {
-    if (this.lookedUpAt.size >= 10_000) this.lookedUpAt.clear();
-    this.lookedUpAt.set(paymentHash, Date.now());
-    const tx = await client.lookupInvoice({ paymentHash });
-    if (tx.paymentHash === paymentHash && isSettled(tx)) {
-      this.book.markPaid(paymentHash, tx.settledAt ?? Math.floor(Date.now() / 1000), Date.now());
-    } else {
-      this.book.markChecked(paymentHash, Date.now());
-    }
-  }
-
-  /** After a reconnect, notifications sent while disconnected are lost: ask about each pending invoice. */
-  private async reconcile(client: NwcClient): Promise<void> {
-    for (const entry of this.book.pending(Math.floor(Date.now() / 1000))) {
-      if (!client.isOpen) return;
-      await this.refresh(client, entry.paymentHash).catch(() => {});
     }
   }
 
