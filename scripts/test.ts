@@ -15,6 +15,14 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const EXPECTED = [/Network connection lost\./, /jsg\.Error: test: simulated eviction/];
+/** The same refusals as workerd's native layer reports them (a line and its stack). */
+const NATIVE_REFUSED = /^exception = .*disconnected: Connection refused \(os error 111\)$/;
+/**
+ * `@x402/core` tries to load its optional browser paywall package, which ln402 does not
+ * use (it renders its own page); the runtime's module loader reports the miss.
+ */
+const OPTIONAL_PAYWALL =
+  /(Failed to require|Fallback service failed to fetch module).*(@x402\/paywall|%40x402%2Fpaywall)/;
 
 const child = spawn(
   process.execPath,
@@ -26,16 +34,24 @@ const child = spawn(
   },
 );
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: terminal colour codes are what it strips.
+const ANSI = /\x1b\[[0-9;]*m/g;
+
 /** Copies `input` to `output` line by line, without the expected runtime reports. */
 function filter(input: NodeJS.ReadableStream, output: NodeJS.WriteStream): Promise<void> {
   let droppingStack = false;
   const lines = createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY });
   lines.on("line", (line) => {
-    if (line.includes("uncaught exception;") && EXPECTED.some((re) => re.test(line))) {
+    const plain = line.replace(ANSI, "");
+    if (
+      (plain.includes("uncaught exception;") && EXPECTED.some((re) => re.test(plain))) ||
+      NATIVE_REFUSED.test(plain)
+    ) {
       droppingStack = true;
       return;
     }
-    if (droppingStack && line.startsWith("stack: ")) return;
+    if (OPTIONAL_PAYWALL.test(plain)) return;
+    if (droppingStack && plain.startsWith("stack: ")) return;
     droppingStack = false;
     output.write(`${line}\n`);
   });
