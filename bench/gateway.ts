@@ -4,7 +4,15 @@ import { NWCClient } from "@getalby/sdk/nwc";
 import { decodePaymentRequiredHeader, encodePaymentSignatureHeader } from "@x402/core/http";
 import type { PaymentPayload } from "@x402/core/types";
 import { startDevnet } from "../devnet/index.ts";
-import { percentile, printTable, startWrangler, timed, writeResult } from "./harness.ts";
+import {
+  percentile,
+  printTable,
+  putRoutes,
+  registerMerchant,
+  startWrangler,
+  timed,
+  writeResult,
+} from "./harness.ts";
 
 /**
  * `gateway-charge`: a paid request through the gateway with the credential in hand (an
@@ -33,28 +41,16 @@ export async function gatewayChargeBench(options: { requests: number }) {
   );
   const paying = new NWCClient({ nostrWalletConnectUrl: devnet.wallet("payer").connectionString });
   try {
-    const reg = await fetch(`${ln402.url}/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ nwcUrl: devnet.wallet("merchant").connectionString }),
-    });
-    const merchant = (await reg.json()) as { merchantId: string; apiKey: string };
-    const put = await fetch(`${ln402.url}/merchants/${merchant.merchantId}/routes`, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${merchant.apiKey}` },
-      body: JSON.stringify({
-        routes: [
-          {
-            method: "GET",
-            path: "/bench",
-            upstream: upstreamUrl,
-            protocols: ["x402"],
-            price: { type: "charge", sats: 1 },
-          },
-        ],
-      }),
-    });
-    if (put.status !== 200) throw new Error(`routes: ${put.status} ${await put.text()}`);
+    const merchant = await registerMerchant(ln402.url, devnet.wallet("merchant").connectionString);
+    await putRoutes(ln402.url, merchant, [
+      {
+        method: "GET",
+        path: "/bench",
+        upstream: upstreamUrl,
+        protocols: ["x402"],
+        price: { type: "charge", sats: 1 },
+      },
+    ]);
 
     /** A paid proof for `/bench?i=<i>`: the 402, the payment, the PAYMENT-SIGNATURE. */
     const proof = async (i: number) => {

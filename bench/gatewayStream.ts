@@ -5,7 +5,15 @@ import { createPaymentFetch } from "../src/mpp/fetch.ts";
 import { lightningSessionClient } from "../src/mpp/session/client.ts";
 import { readEvents } from "../src/mpp/session/sse.ts";
 import { NwcLightningProvider } from "../src/providers/nwc.ts";
-import { percentile, printTable, startWrangler, timed, writeResult } from "./harness.ts";
+import {
+  percentile,
+  printTable,
+  putRoutes,
+  registerMerchant,
+  startWrangler,
+  timed,
+  writeResult,
+} from "./harness.ts";
 
 /**
  * `gateway-stream`: SSE events per second through a metered gateway session (the
@@ -40,37 +48,25 @@ export async function gatewayStreamBench(options: { events: number; rounds: numb
     allowInsecureRelays: true,
   });
   try {
-    const reg = await fetch(`${ln402.url}/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ nwcUrl: devnet.wallet("merchant").connectionString }),
-    });
-    const merchant = (await reg.json()) as { merchantId: string; apiKey: string };
-    const put = await fetch(`${ln402.url}/merchants/${merchant.merchantId}/routes`, {
-      method: "PUT",
-      headers: { "Content-Type": "application/json", Authorization: `Bearer ${merchant.apiKey}` },
-      body: JSON.stringify({
-        routes: [
-          {
-            method: "GET",
-            path: "/stream",
-            upstream: upstreamUrl,
-            protocols: ["mpp"],
-            price: { type: "session", satsPerUnit: 1, depositSats, idleTimeoutSecs: 300 },
-          },
-          // The same stream through the gateway's Worker, forwarded unbilled: the hop alone.
-          {
-            method: "GET",
-            path: "/free",
-            upstream: upstreamUrl,
-            protocols: ["mpp"],
-            mode: "dry-run",
-            price: { type: "session", satsPerUnit: 1, depositSats, idleTimeoutSecs: 300 },
-          },
-        ],
-      }),
-    });
-    if (put.status !== 200) throw new Error(`routes: ${put.status} ${await put.text()}`);
+    const merchant = await registerMerchant(ln402.url, devnet.wallet("merchant").connectionString);
+    await putRoutes(ln402.url, merchant, [
+      {
+        method: "GET",
+        path: "/stream",
+        upstream: upstreamUrl,
+        protocols: ["mpp"],
+        price: { type: "session", satsPerUnit: 1, depositSats, idleTimeoutSecs: 300 },
+      },
+      // The same stream through the gateway's Worker, forwarded unbilled: the hop alone.
+      {
+        method: "GET",
+        path: "/free",
+        upstream: upstreamUrl,
+        protocols: ["mpp"],
+        mode: "dry-run",
+        price: { type: "session", satsPerUnit: 1, depositSats, idleTimeoutSecs: 300 },
+      },
+    ]);
 
     const session = lightningSessionClient(provider, {
       maxDepositSats: depositSats,

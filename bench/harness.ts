@@ -44,3 +44,27 @@ export function printTable(rows: Array<Record<string, string | number>>): void {
   console.log(line(columns));
   for (const row of rows) console.log(line(columns.map((c) => cell(row[c] ?? ""))));
 }
+
+/** A registered merchant's id and API key. */
+export type BenchMerchant = { merchantId: string; apiKey: string };
+
+/** Registers `nwcUrl` with the ln402 at `url` (as a user would with curl). */
+export async function registerMerchant(url: string, nwcUrl: string): Promise<BenchMerchant> {
+  const res = await fetch(`${url}/register`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ nwcUrl }),
+  });
+  if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
+  return (await res.json()) as BenchMerchant;
+}
+
+/** Sets the merchant's gateway routes (`PUT /merchants/:id/routes`). */
+export async function putRoutes(url: string, merchant: BenchMerchant, routes: unknown[]) {
+  const res = await fetch(`${url}/merchants/${merchant.merchantId}/routes`, {
+    method: "PUT",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${merchant.apiKey}` },
+    body: JSON.stringify({ routes }),
+  });
+  if (res.status !== 200) throw new Error(`routes: ${res.status} ${await res.text()}`);
+}

@@ -2,7 +2,14 @@ import { NWCClient } from "@getalby/sdk/nwc";
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import { startDevnet } from "../devnet/index.ts";
 import { LNBTC_NETWORKS } from "../src/protocol/x402/lnbtc/Networks.ts";
-import { percentile, printTable, startWrangler, timed, writeResult } from "./harness.ts";
+import {
+  percentile,
+  printTable,
+  registerMerchant,
+  startWrangler,
+  timed,
+  writeResult,
+} from "./harness.ts";
 
 /**
  * `lnbtc-settle`: x402 `exact` on lnbtc settlement through `wrangler dev`, for a merchant
@@ -25,12 +32,7 @@ export async function lnbtcSettleBench(options: {
   const ln402 = await startWrangler({}, { raiseRateLimits: true });
   const paying = new NWCClient({ nostrWalletConnectUrl: devnet.wallet("payer").connectionString });
   try {
-    const reg = await fetch(`${ln402.url}/register`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ nwcUrl: devnet.wallet("merchant").connectionString }),
-    });
-    const merchant = (await reg.json()) as { merchantId: string; apiKey: string };
+    const merchant = await registerMerchant(ln402.url, devnet.wallet("merchant").connectionString);
     const payTo = devnet.wallet("merchant").nodePubkey;
     const auth = { Authorization: `Bearer ${merchant.apiKey}` };
 
