@@ -7,49 +7,14 @@
  * starts passing fails it, so the list only shrinks.
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { allSnippets, packageEntries, ROOT } from "./readme-snippets.ts";
 
 /** README sections whose snippets are known not to compile yet, and why. */
 const KNOWN_FAILING: Record<string, string> = {};
 
-type Snippet = { file: string; section: string; line: number; code: string };
-
-/** The ```ts blocks of a Markdown file, each with the heading it sits under. */
-function snippets(path: string): Snippet[] {
-  const found: Snippet[] = [];
-  const lines = readFileSync(path, "utf8").split("\n");
-  let section = "";
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? "";
-    const heading = /^#{1,6} (.+)$/.exec(line);
-    if (heading) section = heading[1] ?? "";
-    if (!/^```(ts|typescript)\s*$/.test(line)) continue;
-    const start = i + 1;
-    let end = start;
-    while (end < lines.length && !/^```\s*$/.test(lines[end] ?? "")) end++;
-    found.push({
-      file: relative(ROOT, path),
-      section,
-      line: start + 1,
-      code: lines.slice(start, end).join("\n"),
-    });
-    i = end;
-  }
-  return found;
-}
-
-const docs = join(ROOT, "docs");
-const sources = [
-  join(ROOT, "README.md"),
-  ...readdirSync(docs)
-    .filter((name) => name.endsWith(".md"))
-    .map((name) => join(docs, name)),
-];
-const all = sources.flatMap(snippets);
+const all = allSnippets();
 
 // At the repository root, as if pasted into a new file there: node_modules, the sources
 // and the README's relative imports (`./devnet/index.ts`) resolve as they would for a user.
@@ -61,7 +26,6 @@ try {
   all.forEach((snippet, n) => {
     writeFileSync(join(dir, names[n] ?? ""), `${snippet.code}\n`);
   });
-  const entry = (path: string) => [join(ROOT, path)];
   writeFileSync(
     config,
     JSON.stringify({
@@ -76,13 +40,9 @@ try {
         noEmit: true,
         skipLibCheck: true,
         allowImportingTsExtensions: true,
-        paths: {
-          "ln402/x402": entry("src/x402/index.ts"),
-          "ln402/client": entry("src/client/index.ts"),
-          "ln402/mpp": entry("src/mpp/index.ts"),
-          "ln402/mpp/mppx": entry("src/mpp/mppx.ts"),
-          "ln402/providers": entry("src/providers/index.ts"),
-        },
+        paths: Object.fromEntries(
+          Object.entries(packageEntries()).map(([name, path]) => [name, [path]]),
+        ),
       },
       files: names,
     }),
