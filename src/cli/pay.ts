@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { LnbtcClientError } from "../client/lnbtc.ts";
 import { X402LightningClientError } from "../client/x402.ts";
 import { ChargeRefusedError } from "../mpp/chargeClient.ts";
 import { SessionClientError } from "../mpp/session/client.ts";
@@ -24,7 +25,8 @@ export const PAY_USAGE = `Usage: ln402 pay <url> [options]
       --allow-insecure-relays  accept ws:// relays that are not on this machine
       --json            print {status, contentType, body, payment} instead of the body
   -s, --silent          no progress on stderr
-Pays x402 (exact, Lightning) and MPP lightning charge and session 402s. Every invoice is
+Pays x402 exact on lnbtc (the invoice bound to this request) and on bip122 (legacy), and
+MPP lightning charge and session 402s, preferred in that order. Every invoice is
 checked (signature, amount, hash, network, expiry) before paying; a session is closed
 at the end and its unspent deposit refunded.`;
 
@@ -46,6 +48,10 @@ function insecureAllowed(connectionString: string, flag: boolean): boolean {
 function classify(err: unknown): ExitCode {
   if (err instanceof X402LightningClientError)
     return err.code === "bad_preimage" ? EXIT.paymentFailed : EXIT.refused;
+  // The lnbtc client's reasons after the wallet was asked are exact_lnbtc_payment_* and
+  // *_payer_*: money may have moved. Every other reason is a refusal before paying.
+  if (err instanceof LnbtcClientError)
+    return /^exact_lnbtc_payment_|_payer_/.test(err.reason) ? EXIT.paymentFailed : EXIT.refused;
   if (err instanceof ChargeRefusedError)
     return err.reason === "bad-preimage" ? EXIT.paymentFailed : EXIT.refused;
   if (err instanceof SessionClientError)

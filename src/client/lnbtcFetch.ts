@@ -56,17 +56,25 @@ export function wrapFetchWithLnbtc(
 ): typeof fetch {
   return async (input, init) => {
     const request = new Request(input, init);
-    const bound = await httpBindingRequestOf(request);
-    const binding: ClientRequestBinding = (offered) =>
-      offered.profile === "http:1"
-        ? httpBinding(offered.params, bound)
-        : refuse("An HTTP request is bound with http:1, not mcp:1.");
+    const binding = await bindRequest(request);
     const client = lnbtcX402Client(scheme, binding, {
       maxAmountMsat: options.maxAmountMsat,
       url: request.url,
     });
     return options.wrapFetchWithPayment(fetchImpl, client)(request);
   };
+}
+
+/**
+ * How an offer for `request` is bound (`http:1`): the method, URL and body bytes of this
+ * request, read once (the request itself is left unread), and the header names offered.
+ */
+export async function bindRequest(request: Request): Promise<ClientRequestBinding> {
+  const bound = await httpBindingRequestOf(request);
+  return (offered) =>
+    offered.profile === "http:1"
+      ? httpBinding(offered.params, bound)
+      : refuse("An HTTP request is bound with http:1, not mcp:1.");
 }
 
 /** An `LnbtcPayer` over ln402's `LightningPayer` (e.g. `nwcPayer`): a returned preimage is `paid`. */

@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { x402ResourceServer } from "@x402/core/server";
 import { paymentMiddleware } from "@x402/hono";
@@ -6,16 +8,19 @@ import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DevnetControl, startControl } from "../../devnet/control.ts";
 import { type Devnet, startDevnet } from "../../devnet/index.ts";
+import { articleServer } from "../../devnet/resourceServer.ts";
 import { startWrangler, type Wrangler } from "../../devnet/wrangler.ts";
 import { lightningChargeServer } from "../../src/mpp/charge.ts";
 import { createPaymentHandler } from "../../src/mpp/server.ts";
 import { lightningSessionServer } from "../../src/mpp/session/server.ts";
+import { LNBTC_NETWORKS } from "../../src/protocol/x402/lnbtc/Networks.ts";
 import { X402_NETWORKS } from "../../src/protocol/x402/Networks.ts";
 import { NwcLightningProvider } from "../../src/providers/nwc.ts";
 import { MemoryStore } from "../../src/store/MemoryStore.ts";
 import { ln402Invoices } from "../../src/x402/invoices.ts";
 import { ExactLightningServerScheme, ln402Facilitator } from "../../src/x402/server.ts";
 import { type Served, serve } from "./support/serve.ts";
+import { startUpstream, type Upstream } from "./support/upstream.ts";
 
 /**
  * The `ln402` command as a user runs it (a separate process, `bin/ln402.js`) against
@@ -33,7 +38,9 @@ let merchantProvider: NwcLightningProvider;
 const servers: Served[] = [];
 let merchant: { merchantId: string; apiKey: string };
 let x402Url: string;
+let lnbtcUrl: string;
 let mppUrl: string;
+let upstream: Upstream;
 
 type Run = { code: number | null; stdout: string; stderr: string };
 
@@ -117,7 +124,8 @@ beforeAll(async () => {
     wallets: { merchant: {}, payer: { balanceSats: 10_000 } },
   });
   control = await startControl(devnet);
-  ln402 = await startWrangler();
+  ln402 = await startWrangler({ ALLOW_INSECURE_UPSTREAMS: "true" });
+  upstream = await startUpstream();
   merchantProvider = new NwcLightningProvider({
     connectionString: devnet.wallet("merchant").connectionString,
     allowInsecureRelays: true,
@@ -127,6 +135,7 @@ beforeAll(async () => {
 afterAll(async () => {
   merchantProvider?.close();
   for (const server of servers) await server.stop();
+  await upstream?.stop();
   await ln402?.stop();
   await control?.stop();
   await devnet?.stop();
@@ -159,12 +168,84 @@ describe("ln402 CLI against wrangler dev and the devnet", () => {
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toMatch(/^error: 401 /m);
 
+    const { nodePubkey } = JSON.parse(shown.stdout) as { nodePubkey: string };
     const x402 = await serve(x402App());
     const mpp = await serve(mppApp());
-    servers.push(x402, mpp);
+    const lnbtc = await serve({
+      fetch: (request) =>
+        articleServer({
+          ln402Url: ln402.url,
+          ...merchant,
+          nodePubkey,
+          priceMsat: 21_000,
+          publicOrigin: lnbtcUrl,
+        }).fetch(request),
+    });
+    servers.push(x402, mpp, lnbtc);
     x402Url = x402.url;
     mppUrl = mpp.url;
+    lnbtcUrl = lnbtc.url;
   }, 30_000);
+
+  it("behavior: pay on an x402 lnbtc resource pays the invoice bound to this request, once", async () => {
+    const before = balances();
+    const run = await cli(["pay", `${lnbtcUrl}/article/A`, "--max-sats", "50", "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { body: string; payment: Record<string, unknown> };
+    expect(JSON.parse(out.body)).toEqual({ article: "A", text: "Paid, once." });
+    expect(out.payment).toMatchObject({
+      protocol: "x402",
+      scheme: "exact",
+      network: LNBTC_NETWORKS.regtest,
+      amountSats: 21,
+      receipt: { success: true, network: LNBTC_NETWORKS.regtest },
+    });
+    expect(run.stderr).toMatch(/^402 +x402 exact on lnbtc:/m);
+    expect(before.payer - balances().payer).toBe(21_000);
+    expect(balances().merchant - before.merchant).toBe(21_000);
+
+    const over = await cli(["pay", `${lnbtcUrl}/article/B`, "--max-sats", "20"]);
+    expect(over.code).toBe(3);
+    expect(over.stderr).toContain("Nothing was paid.");
+    expect(before.payer - balances().payer).toBe(21_000);
+  });
+
+  it("behavior: on a gateway route offering x402 and MPP (routes set -f), pay prefers x402 lnbtc", async () => {
+    const env = {
+      LN402_URL: ln402.url,
+      LN402_MERCHANT_ID: merchant.merchantId,
+      LN402_API_KEY: merchant.apiKey,
+    };
+    const dir = mkdtempSync(join(tmpdir(), "ln402-cli-"));
+    const file = join(dir, "routes.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        routes: [
+          {
+            method: "GET",
+            path: "/v1/*",
+            upstream: upstream.url,
+            price: { type: "charge", sats: 21 },
+          },
+        ],
+      }),
+    );
+    const set = await cli(["routes", "set", "-f", file], env);
+    rmSync(dir, { recursive: true });
+    expect(set.code, set.stderr).toBe(0);
+    const before = balances();
+    const run = await cli(
+      ["pay", `${ln402.url}/gw/${merchant.merchantId}/v1/quotes/7?x=1`, "--json", "--silent"],
+      env,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const out = JSON.parse(run.stdout) as { body: string; payment: Record<string, unknown> };
+    expect(JSON.parse(out.body)).toMatchObject({ path: "/v1/quotes/7", query: "?x=1" });
+    expect(out.payment).toMatchObject({ protocol: "x402", network: LNBTC_NETWORKS.regtest });
+    expect(before.payer - balances().payer).toBe(21_000);
+    expect(upstream.calls.get("/v1/quotes/7")).toBe(1);
+  });
 
   it("behavior: pay on an x402 resource prints the body and moves exactly the price", async () => {
     const before = balances();
