@@ -22,7 +22,7 @@ export const PAY_USAGE = `Usage: ln402 pay <url> [options]
       --max-sats N      the most this command may pay, in sats (default 100)
       --wallet NWC      the paying wallet's nostr+walletconnect:// string (default: $NWC_URL)
       --allow-insecure-relays  accept ws:// relays that are not on this machine
-      --json            print {status, contentType, body, payment} instead of the body
+      --json            print {url, status, contentType, body, payment} instead of the body
   -s, --silent          no progress on stderr
 Pays x402 (exact, Lightning) and MPP lightning charge and session 402s. Every invoice is
 checked (signature, amount, hash, network, expiry) before paying; a session is closed
