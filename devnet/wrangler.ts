@@ -76,6 +76,8 @@ export async function startWrangler(
       cwd: ROOT,
       stdio: ["ignore", "ignore", "inherit"],
       detached: true,
+      // Offline: no request.cf download from workers.cloudflare.com, no telemetry.
+      env: { CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false", ...process.env },
     },
   );
   const url = `http://127.0.0.1:${port}`;

@@ -13,7 +13,8 @@ export const ADMIN_USAGE = `Merchant commands (deployment: --url or $LN402_URL, 
   ln402 merchant                 the merchant's network, capabilities and wallet connection
   ln402 stats                    the merchant's payment statistics
   ln402 routes get               the merchant's priced gateway routes
-  ln402 routes set -f FILE       replace them with the routes in FILE (JSON)
+  ln402 routes set -f FILE       replace them with FILE: {"routes": [...]}, the body of
+                                 PUT /merchants/:id/routes
   options: --url URL, --merchant ID ($LN402_MERCHANT_ID), --api-key KEY ($LN402_API_KEY)`;
 
 type Target = { base: string; merchantId: string; apiKey: string };

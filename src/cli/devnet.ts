@@ -16,7 +16,8 @@ export const DEVNET_USAGE = `Devnet commands (an offline Lightning-over-NWC netw
   ln402 devnet pay [--wallet payer] [--control URL] <bolt11>
                                  pay an invoice from a devnet wallet (control API: --control,
                                  $LN402_DEVNET_CONTROL, default http://127.0.0.1:7778)
-  ln402 demo                     one paid x402 request through the whole stack`;
+  ln402 demo                     paid requests through the whole stack, offline: x402 on
+                                 lnbtc and bip122, and an MPP session through the gateway`;
 
 /** The repository root: this file is src/cli/ (or dist/cli/ once built), two levels down. */
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

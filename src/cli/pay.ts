@@ -23,7 +23,7 @@ export const PAY_USAGE = `Usage: ln402 pay <url> [options]
       --max-sats N      the most this command may pay, in sats (default 100)
       --wallet NWC      the paying wallet's nostr+walletconnect:// string (default: $NWC_URL)
       --allow-insecure-relays  accept ws:// relays that are not on this machine
-      --json            print {status, contentType, body, payment} instead of the body
+      --json            print {url, status, contentType, body, payment} instead of the body
   -s, --silent          no progress on stderr
 Pays x402 exact on lnbtc (the invoice bound to this request) and on bip122 (legacy), and
 MPP lightning charge and session 402s, preferred in that order. Every invoice is

@@ -18,16 +18,23 @@ afterEach(async () => {
 });
 
 describe("npm run dev", () => {
-  it("behavior: --port moves the Worker to another port; /health answers there", async () => {
+  it("behavior: --port moves the Worker to another port; the dev vars and other flags reach wrangler, offline", async () => {
     const port = await freePort();
     child = spawn(
       process.execPath,
-      ["scripts/dev.ts", "--port", String(port), "--log-level", "error"],
+      ["scripts/dev.ts", "--port", String(port), "--var", "EXTRA_FLAG:1"],
       {
-        stdio: ["ignore", "ignore", "inherit"],
+        stdio: ["ignore", "pipe", "pipe"],
         detached: true,
       },
     );
+    let output = "";
+    child.stdout?.on("data", (chunk) => {
+      output += chunk;
+    });
+    child.stderr?.on("data", (chunk) => {
+      output += chunk;
+    });
     const deadline = Date.now() + 60_000;
     let health: unknown = null;
     while (health === null && Date.now() < deadline && child.exitCode === null) {
@@ -37,7 +44,13 @@ describe("npm run dev", () => {
       // Polling for start-up, not retrying a check: the assertion below runs once.
       if (health === null) await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    expect(health).toMatchObject({ version: expect.any(String) });
+    expect(health, output).toMatchObject({ version: expect.any(String) });
+    // wrangler lists the Worker's vars: the defaults, and a flag passed through to it.
+    for (const name of ["ALLOW_INSECURE_RELAYS", "ALLOW_INSECURE_UPSTREAMS", "EXTRA_FLAG"]) {
+      expect(output).toContain(`env.${name} `);
+    }
+    // Offline: no request.cf download from workers.cloudflare.com is attempted.
+    expect(output).not.toMatch(/Request\.cf|workers\.cloudflare\.com/);
   }, 70_000);
 });
 
