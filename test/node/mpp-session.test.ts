@@ -1,7 +1,7 @@
 import { bytesToHex, randomBytes } from "@noble/hashes/utils.js";
 import { describe, expect, it } from "vitest";
 import { Sessions } from "../../src/mpp/session/Sessions.ts";
-import { readEvents, type SseEvent, serve } from "../../src/mpp/session/sse.ts";
+import { MAX_BATCH, readEvents, type SseEvent, serve } from "../../src/mpp/session/sse.ts";
 import type {
   LightningProvider,
   PayInvoiceArgs,
@@ -253,6 +253,16 @@ function generatorLog(): GeneratorLog {
   return { pulled: 0, stopped, stop };
 }
 
+/** `n` chunks at once, as one batch (what one read of an upstream might bring). */
+async function* batch(n: number, log: GeneratorLog = generatorLog()) {
+  try {
+    log.pulled = n;
+    yield Array.from({ length: n }, (_, i) => `chunk ${i + 1}`);
+  } finally {
+    log.stop();
+  }
+}
+
 async function* chunks(n: number, log: GeneratorLog = generatorLog()) {
   try {
     for (let i = 1; i <= n; i++) {
@@ -461,6 +471,69 @@ describe("SSE billing from reservations", () => {
       reservedMsat: 0,
       units: 5,
     });
+  });
+
+  it("behavior: a batch is billed event by event and written at most MAX_BATCH events at a time", async () => {
+    const { sessions, open } = setup();
+    const id = await open(200);
+    const response = serve({ sessions, sessionId: id, generate: batch(100) });
+    const reader = body(response).getReader();
+    const perWrite: number[] = [];
+    const decoder = new TextDecoder();
+    let text = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      const chunk = decoder.decode(value);
+      text += chunk;
+      const events = chunk.match(/^data: chunk \d+$/gm)?.length ?? 0;
+      if (events > 0) perWrite.push(events);
+    }
+    expect(perWrite.reduce((a, b) => a + b, 0)).toBe(100);
+    expect(Math.max(...perWrite)).toBe(MAX_BATCH);
+    expect(perWrite.length).toBeLessThan(100);
+    expect(text.match(/^data: chunk (\d+)$/gm)).toEqual(
+      Array.from({ length: 100 }, (_, i) => `data: chunk ${i + 1}`),
+    );
+    expect(await sessions.get(id)).toMatchObject({ balanceMsat: 100 * UNIT, units: 100 });
+  });
+
+  it("behavior: a disconnect after one write of a batch bills that write's events only", async () => {
+    const { sessions, open } = setup();
+    const id = await open(200);
+    const log = generatorLog();
+    const response = serve({ sessions, sessionId: id, generate: batch(100, log) });
+    const reader = body(response).getReader();
+    let written = 0;
+    while (written === 0) {
+      const { value } = await reader.read();
+      written = new TextDecoder().decode(value).match(/^data: chunk \d+$/gm)?.length ?? 0;
+    }
+    await reader.cancel();
+    await log.stopped;
+    expect(written).toBeLessThan(100);
+    expect(await sessions.get(id)).toMatchObject({
+      balanceMsat: (200 - written) * UNIT,
+      reservedMsat: 0,
+      units: written,
+    });
+  });
+
+  it("behavior: a batch on a short balance sends what is paid, pauses for a top-up, then the rest", async () => {
+    const { sessions, open } = setup();
+    const id = await open(6);
+    const response = serve({ sessions, sessionId: id, generate: batch(10) });
+    const seen = await collect(readEvents(body(response)), async (e) => {
+      if (e.event === "payment-need-topup") await sessions.topUp(id, randomHash(), 4 * UNIT);
+    });
+    expect(seen.map((e) => (e.event === "message" ? e.data : e.event))).toEqual([
+      ...[1, 2, 3, 4, 5, 6].map((i) => `chunk ${i}`),
+      "payment-need-topup",
+      ...[7, 8, 9, 10].map((i) => `chunk ${i}`),
+      "payment-receipt",
+      "[DONE]",
+    ]);
+    expect(await sessions.get(id)).toMatchObject({ balanceMsat: 0, units: 10 });
   });
 
   it("behavior: a crashed stream's reservation is refunded in full at close", async () => {

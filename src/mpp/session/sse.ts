@@ -22,14 +22,28 @@ export type ServeOptions = {
    * the session); default that price. A route can never bill more than was agreed.
    */
   amountPerUnitMsat?: number;
-  /** The content, one event per string; a function gets a signal that aborts on disconnect. */
-  generate: AsyncIterable<string> | ((signal: AbortSignal) => AsyncIterable<string>);
+  /**
+   * The content, one event per string; a function gets a signal that aborts on disconnect.
+   * An array is a batch of events that are already there (e.g. what one read of an
+   * upstream brought): each is billed as usual, and those paid go out in one write, at
+   * most `MAX_BATCH` at a time, instead of one write each.
+   */
+  generate: AsyncIterable<Chunk> | ((signal: AbortSignal) => AsyncIterable<Chunk>);
   /** How long a paused stream waits for a top-up (default 60 000 ms, the draft's RECOMMENDED 60 s). */
   topUpTimeoutMs?: number;
 };
 
 /** A parsed SSE event; `event` is "message" when the stream named none. */
 export type SseEvent = { event: string; data: string };
+
+/** One event's data, or a batch of them. */
+export type Chunk = string | readonly string[];
+
+/**
+ * The most events one write carries. A client that goes away has paid for what was
+ * written, so a batch bounds how far billing may run ahead of its reading to this many.
+ */
+export const MAX_BATCH = 32;
 
 const DEFAULT_TOP_UP_TIMEOUT_MS = 60_000;
 const LINE_BREAK = /[\r\n]/;
@@ -79,39 +93,64 @@ export function formatEvent(data: string, event?: string): string {
 
 /** Parses an SSE byte stream into events (WHATWG HTML §9.2.6); breaking out cancels the body. */
 export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+  for await (const batch of readEventBatches(body)) yield* batch;
+}
+
+/**
+ * `readEvents`, a batch at a time: the events completed by each read of the body, so a
+ * reader can pass on at once what arrived together. Batches are never empty.
+ */
+export async function* readEventBatches(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<SseEvent[]> {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  let event = "";
-  let data: string[] = [];
+  const parser = new EventParser();
   let finished = false;
   try {
     while (!finished) {
       const { value, done } = await reader.read();
       finished = done;
-      buffer += done ? decoder.decode() : decoder.decode(value, { stream: true });
-      const lines = buffer.split("\n");
-      buffer = lines.pop() ?? "";
-      for (const raw of lines) {
-        const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
-        if (line === "") {
-          if (data.length > 0) yield { event: event || "message", data: data.join("\n") };
-          event = "";
-          data = [];
-          continue;
-        }
-        if (line.startsWith(":")) continue;
-        const colon = line.indexOf(":");
-        const field = colon < 0 ? line : line.slice(0, colon);
-        const rest = colon < 0 ? "" : line.slice(colon + 1);
-        const fieldValue = rest.startsWith(" ") ? rest.slice(1) : rest;
-        if (field === "data") data.push(fieldValue);
-        else if (field === "event") event = fieldValue;
-      }
+      const batch = parser.push(value, done);
+      if (batch.length > 0) yield batch;
     }
   } finally {
     if (!finished) await reader.cancel();
     reader.releaseLock();
+  }
+}
+
+/** The SSE line parser (WHATWG HTML §9.2.6), fed a chunk at a time. */
+class EventParser {
+  readonly #decoder = new TextDecoder();
+  #buffer = "";
+  #event = "";
+  #data: string[] = [];
+
+  /** The events completed by `chunk` (and, at the end, by the final flush). */
+  push(chunk: Uint8Array | undefined, end: boolean): SseEvent[] {
+    if (chunk) this.#buffer += this.#decoder.decode(chunk, { stream: true });
+    if (end) this.#buffer += this.#decoder.decode();
+    const lines = this.#buffer.split("\n");
+    this.#buffer = lines.pop() ?? "";
+    const batch: SseEvent[] = [];
+    for (const raw of lines) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      if (line === "") {
+        if (this.#data.length > 0)
+          batch.push({ event: this.#event || "message", data: this.#data.join("\n") });
+        this.#event = "";
+        this.#data = [];
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon < 0 ? line : line.slice(0, colon);
+      const rest = colon < 0 ? "" : line.slice(colon + 1);
+      const fieldValue = rest.startsWith(" ") ? rest.slice(1) : rest;
+      if (field === "data") this.#data.push(fieldValue);
+      else if (field === "event") this.#event = fieldValue;
+    }
+    return batch;
   }
 }
 
@@ -123,7 +162,9 @@ export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenera
 class Meter {
   readonly #options: ServeOptions;
   readonly #signal: AbortSignal;
-  readonly #chunks: AsyncIterator<string>;
+  readonly #chunks: AsyncIterator<Chunk>;
+  /** Events of a batch not sent yet: the stream paused for a top-up, or the batch was over MAX_BATCH. */
+  #carried: readonly string[] = [];
   #budget: StreamBudget | null = null;
   #ended = false;
 
@@ -154,10 +195,15 @@ class Meter {
   async pull(send: (frame: string) => void, close: () => void): Promise<void> {
     try {
       const budget = this.#budget ?? (await this.#start());
-      const next = await this.#chunks.next();
-      if (!next.done && !this.#signal.aborted) {
-        const paid = budget.take() || (await this.#pay(budget, send));
-        if (paid) return send(formatEvent(next.value));
+      for (;;) {
+        const events = this.#carried.length > 0 ? this.#carried : await this.#next();
+        this.#carried = [];
+        if (events === null || this.#signal.aborted) break;
+        // Every pull sends something or ends the stream (a pull that sends nothing is
+        // not called again), so an empty batch reads on.
+        if (events.length === 0) continue;
+        const sent = await this.#sendPaid(events, budget, send);
+        if (sent) return;
         await this.end();
         return close();
       }
@@ -173,6 +219,37 @@ class Meter {
       await this.end();
       throw err;
     }
+  }
+
+  /** The next chunk of the generator as a batch, or null at its end. */
+  async #next(): Promise<readonly string[] | null> {
+    const next = await this.#chunks.next();
+    if (next.done) return null;
+    return typeof next.value === "string" ? [next.value] : next.value;
+  }
+
+  /**
+   * Bills and sends the events of a batch, in one write: each is paid from the
+   * reservation just before it is added. At a unit the reservation cannot pay, what is
+   * paid goes out first and the rest waits for the next pull; the first event of a pull
+   * may pause the stream for a top-up. False when the stream must end unpaid.
+   */
+  async #sendPaid(
+    events: readonly string[],
+    budget: StreamBudget,
+    send: (frame: string) => void,
+  ): Promise<boolean> {
+    let frames = "";
+    let count = 0;
+    for (const data of events) {
+      if (count === MAX_BATCH || (count > 0 && !budget.take())) break;
+      if (count === 0 && !budget.take() && !(await this.#pay(budget, send))) return false;
+      frames += formatEvent(data);
+      count++;
+    }
+    this.#carried = events.slice(count);
+    send(frames);
+    return true;
   }
 
   /** Settles the reservation and stops the generator, once; every way a stream ends comes here. */

@@ -1,5 +1,5 @@
 import type { Sessions } from "../../mpp/session/Sessions.ts";
-import { readEvents, serve as serveEvents } from "../../mpp/session/sse.ts";
+import { readEventBatches, serve as serveEvents } from "../../mpp/session/sse.ts";
 import { PROBLEM_BASE } from "../../protocol/Errors.ts";
 import { isRecord } from "../../protocol/Schema.ts";
 import { refusedResponse, upstreamFailedResponse } from "./answers.ts";
@@ -99,12 +99,13 @@ export async function serveSessionStream(
   if (sse && upstream.body !== null) {
     const body = upstream.body;
     // Each upstream event with data is one unit; its data is forwarded, its name is not
-    // (the payment-* and session-* names are the session's own events).
+    // (the payment-* and session-* names are the session's own events). What one upstream
+    // read brought is billed event by event and forwarded in one write.
     return serveEvents({
       sessions: deps.sessions,
       sessionId: meta.sessionId,
       generate: async function* () {
-        for await (const event of readEvents(body)) yield event.data;
+        for await (const batch of readEventBatches(body)) yield batch.map((event) => event.data);
       },
     });
   }
