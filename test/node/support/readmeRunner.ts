@@ -16,11 +16,10 @@
  * `serve` builds each request's URL on the public origin it stands for (`origin`), as
  * a TLS-terminating proxy would, so the app sees the URL its clients used.
  */
-import { createServer, type IncomingMessage } from "node:http";
 import { registerHooks } from "node:module";
-import type { AddressInfo } from "node:net";
 import { pathToFileURL } from "node:url";
 import { packageEntryUrls } from "../../../scripts/readme-snippets.ts";
+import { serve } from "./serve.ts";
 
 type Routes = {
   http?: Record<string, string>;
@@ -49,14 +48,7 @@ const realFetch = globalThis.fetch;
 globalThis.fetch = async (input, init) => {
   const request = new Request(input, init);
   const url = new URL(request.url);
-  if (url.origin === routes.inProcess) {
-    let response: Response | undefined;
-    for (const app of inProcess) {
-      response = await app.fetch(request.clone());
-      if (response.status !== 404) break;
-    }
-    return response ?? new Response("no app", { status: 502 });
-  }
+  if (url.origin === routes.inProcess) return firstAnswer(inProcess, request);
   const target = routes.http?.[url.origin];
   if (!target) return realFetch(request);
   const body =
@@ -80,6 +72,16 @@ globalThis.WebSocket = class extends RealWebSocket {
   }
 };
 
+/** The answer of the first app that has the route (answers other than 404). */
+async function firstAnswer(apps: App[], request: Request): Promise<Response> {
+  let response = new Response("no example serves this", { status: 404 });
+  for (const app of apps) {
+    response = await app.fetch(request.clone());
+    if (response.status !== 404) break;
+  }
+  return response;
+}
+
 /** The app an example file exports: its default (a Hono app) or `handler`. */
 function appOf(module: Record<string, unknown>, file: string): App {
   const main = module.default as Partial<App> | undefined;
@@ -89,44 +91,23 @@ function appOf(module: Record<string, unknown>, file: string): App {
   throw new Error(`${file} exports neither a default app nor a handler`);
 }
 
-function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers))
-    for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value])
-      headers.append(name, one);
-  const method = req.method ?? "GET";
-  return new Request(`${origin}${req.url ?? "/"}`, {
-    method,
-    headers,
-    ...(method === "GET" || method === "HEAD" ? {} : { body: new Uint8Array(body) }),
-  });
-}
-
-async function serve(files: string[]): Promise<void> {
+async function serveFiles(files: string[]): Promise<void> {
   const apps: App[] = [];
   for (const file of files) apps.push(appOf(await import(pathToFileURL(file).href), file));
-  const origin = routes.origin ?? "http://127.0.0.1";
-  const server = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    let response: Response | undefined;
-    try {
-      for (const app of apps) {
-        response = await app.fetch(toRequest(req, origin, Buffer.concat(chunks)));
-        if (response.status !== 404) break;
-      }
-    } catch (err) {
-      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      response = new Response("the example threw", { status: 500 });
-    }
-    if (!response) return void res.writeHead(404).end();
-    res.writeHead(response.status, [...response.headers].flat());
-    if (response.body) for await (const chunk of response.body) res.write(chunk);
-    res.end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}` })}\n`);
+  const served = await serve(
+    {
+      async fetch(request) {
+        try {
+          return await firstAnswer(apps, request);
+        } catch (err) {
+          process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : err}\n`);
+          return new Response("the example threw", { status: 500 });
+        }
+      },
+    },
+    routes.origin ? { publicOrigin: routes.origin } : {},
+  );
+  process.stdout.write(`${JSON.stringify({ url: served.url })}\n`);
 }
 
 async function run(files: string[]): Promise<void> {
@@ -138,6 +119,6 @@ async function run(files: string[]): Promise<void> {
 }
 
 const [mode, ...files] = process.argv.slice(2);
-if (mode === "serve") await serve(files);
+if (mode === "serve") await serveFiles(files);
 else if (mode === "run") await run(files);
 else throw new Error(`usage: readmeRunner.ts serve|run <file…>, not ${mode}`);

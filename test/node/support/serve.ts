@@ -18,15 +18,22 @@ function toRequest(req: IncomingMessage, origin: string, body: Buffer): Request 
   });
 }
 
-/** Serves `app` until `stop()`; responses are streamed as the app produces them (SSE works). */
-export async function serve(app: {
-  fetch(request: Request): Response | Promise<Response>;
-}): Promise<Served> {
+/**
+ * Serves `app` until `stop()`; responses are streamed as the app produces them (SSE works).
+ * Requests are addressed to `publicOrigin` when given (as behind a TLS-terminating proxy
+ * for that origin), else to the local URL.
+ */
+export async function serve(
+  app: { fetch(request: Request): Response | Promise<Response> },
+  options: { publicOrigin?: string } = {},
+): Promise<Served> {
   let origin = "";
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const response = await app.fetch(toRequest(req, origin, Buffer.concat(chunks)));
+    const response = await app.fetch(
+      toRequest(req, options.publicOrigin ?? origin, Buffer.concat(chunks)),
+    );
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (response.body) for await (const chunk of response.body) res.write(chunk);
     res.end();
