@@ -12,6 +12,11 @@ export interface LightningProvider {
   payInvoice(args: PayInvoiceArgs): Promise<PaymentResult>;
   /** The state of an invoice this provider issued (or paid). */
   lookupInvoice(paymentHash: string): Promise<InvoiceState>;
+  /**
+   * The state of a payment this provider SENT (optional): `unknown` when it has no record
+   * of paying that hash. An invoice it issued (incoming) is never reported as a payment.
+   */
+  lookupPayment?(paymentHash: string): Promise<OutgoingPaymentState>;
   /** The network invoices are on, when the provider knows it (NWC get_info, LND getinfo). */
   getNetwork?(): Promise<Bolt11Network>;
   /** Hold invoices (optional): the payment is held until settled with the preimage or canceled. */
@@ -60,4 +65,14 @@ export type InvoiceState = {
   preimage?: string;
   settledAt?: number;
   amountMsat?: number;
+};
+
+/**
+ * What `lookupPayment` reports of an outgoing payment: `succeeded` only with a preimage
+ * that hashes to the payment hash; `unknown` when the provider never started paying it.
+ */
+export type OutgoingPaymentState = {
+  state: "pending" | "succeeded" | "failed" | "unknown";
+  preimage?: string;
+  feesPaidMsat?: number;
 };

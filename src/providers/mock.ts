@@ -17,6 +17,7 @@ import type {
   CreateInvoiceArgs,
   InvoiceState,
   LightningProvider,
+  OutgoingPaymentState,
   PayInvoiceArgs,
   PaymentResult,
   ProviderInvoice,
@@ -250,6 +251,15 @@ export class MockLightningProvider implements LightningProvider {
       ...(invoice.settledAt !== null ? { settledAt: invoice.settledAt } : {}),
       ...(amountMsat !== null ? { amountMsat } : {}),
     };
+  }
+
+  /** A payment this mock sent, by hash; `unknown` when it paid none (its own invoices included). */
+  async lookupPayment(paymentHash: string): Promise<OutgoingPaymentState> {
+    const invoice = this.#net.find(this.nodePubkey, paymentHash);
+    if (!invoice || invoice.payer !== this.nodePubkey) return { state: "unknown" };
+    if (invoice.state === "settled" && invoice.preimage !== null)
+      return { state: "succeeded", preimage: invoice.preimage, feesPaidMsat: 0 };
+    return { state: invoice.state === "canceled" ? "failed" : "pending" };
   }
 
   /** The chain this mock's invoices are for. */

@@ -24,10 +24,12 @@ import type {
   CreateInvoiceArgs,
   InvoiceState,
   LightningProvider,
+  OutgoingPaymentState,
   PayInvoiceArgs,
   PaymentResult,
   ProviderInvoice,
 } from "./LightningProvider.ts";
+import { lookupOutgoing } from "./nwcOutgoing.ts";
 
 /** Options of `NwcLightningProvider`. */
 export type NwcProviderOptions = {
@@ -115,6 +117,19 @@ export class NwcLightningProvider implements LightningProvider {
       ...(tx.settledAt ? { settledAt: tx.settledAt } : {}),
       amountMsat: tx.amountMsat,
     };
+  }
+
+  /**
+   * An outgoing payment by hash (lookup_invoice): only a transaction the wallet sent
+   * counts, `NOT_FOUND` reads as never paid (see `lookupOutgoing`).
+   */
+  async lookupPayment(paymentHash: string): Promise<OutgoingPaymentState> {
+    const client = await this.#connect();
+    try {
+      return await lookupOutgoing(() => client.lookupInvoice({ paymentHash }), paymentHash);
+    } catch (err) {
+      throw toLightningError(err, "lookup_invoice");
+    }
   }
 
   /** The network from get_info (`bitcoin` and `mainnet` both read as mainnet). */

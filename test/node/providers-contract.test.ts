@@ -22,7 +22,8 @@ import {
 
 const clock = makeClock();
 
-function contract(name: string, start: (clock: TestClock) => Promise<Harness>) {
+/** `payments`: the provider implements `lookupPayment` (optional in the interface). */
+function contract(name: string, start: (clock: TestClock) => Promise<Harness>, payments: boolean) {
   describe(`provider contract: ${name}`, () => {
     let h: Harness;
     beforeAll(async () => {
@@ -138,10 +139,47 @@ function contract(name: string, start: (clock: TestClock) => Promise<Harness>) {
       expect(h.payerBalanceMsat()).toBe(balance);
       expect((await h.merchant.lookupInvoice(paymentHash)).state).toBe("canceled");
     });
+
+    it("security: lookupPayment reports what this provider paid, and never an invoice it issued", async () => {
+      if (!payments) {
+        expect(h.payer.lookupPayment).toBeUndefined();
+        return;
+      }
+      const lookupPayment = (p: typeof h.payer, hash: string) =>
+        p.lookupPayment?.(hash) ?? Promise.reject(new Error("no lookupPayment"));
+      const issued = await h.merchant.createInvoice({ amountMsat: 4_000 });
+      expect(await lookupPayment(h.payer, issued.paymentHash)).toEqual({ state: "unknown" });
+      const paid = await h.payer.payInvoice({ invoice: issued.invoice });
+      const sent = await lookupPayment(h.payer, issued.paymentHash);
+      expect(sent).toMatchObject({ state: "succeeded", preimage: paid.preimage });
+      expect(hashOf(sent.preimage ?? "")).toBe(issued.paymentHash);
+      // The payee's own invoice, settled and with its preimage known: not a payment of its.
+      expect(await h.merchant.lookupInvoice(issued.paymentHash)).toMatchObject({
+        state: "settled",
+      });
+      expect(await lookupPayment(h.merchant, issued.paymentHash)).toEqual({ state: "unknown" });
+      expect(await lookupPayment(h.payer, bytesToHex(randomBytes(32)))).toEqual({
+        state: "unknown",
+      });
+    });
+
+    it("behavior: lookupPayment reports a held payment pending, then failed once canceled", async () => {
+      if (!payments) return;
+      const paymentHash = hashOf(bytesToHex(randomBytes(32)));
+      const hold = await h.merchant.createHoldInvoice?.({ amountMsat: 2_000, paymentHash });
+      const paying = failure(h.payer.payInvoice({ invoice: hold?.invoice ?? "" }));
+      await expect
+        .poll(async () => (await h.merchant.lookupInvoice(paymentHash)).state)
+        .toBe("accepted");
+      expect(await h.payer.lookupPayment?.(paymentHash)).toEqual({ state: "pending" });
+      await h.merchant.cancelHoldInvoice?.(paymentHash);
+      await paying;
+      expect(await h.payer.lookupPayment?.(paymentHash)).toEqual({ state: "failed" });
+    });
   });
 }
 
-contract("NWC (devnet wallets over a relay)", startNwcHarness);
-contract("LND REST (stand-ins on one devnet Ledger)", startLndHarness);
-contract("LND gRPC (stand-ins on one devnet Ledger)", startLndGrpcHarness);
-contract("Mock (two instances on one MockLightningNetwork)", startMockHarness);
+contract("NWC (devnet wallets over a relay)", startNwcHarness, true);
+contract("LND REST (stand-ins on one devnet Ledger)", startLndHarness, false);
+contract("LND gRPC (stand-ins on one devnet Ledger)", startLndGrpcHarness, false);
+contract("Mock (two instances on one MockLightningNetwork)", startMockHarness, true);

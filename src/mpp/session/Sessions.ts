@@ -274,6 +274,17 @@ export class Sessions {
     return this.#refunds.retryFailed(sessionId, s.returnInvoice);
   }
 
+  /**
+   * Settles a closed session's refund left `pending` by an attempt that died (stale) from
+   * what the wallet says of the payment (see `Refunds.resolvePending`); a refund it finds
+   * unpaid becomes `failed`, for `retryRefund`. The recorded outcome otherwise; null when none.
+   */
+  async resolveRefund(sessionId: string): Promise<RefundOutcome | null> {
+    const s = await this.get(sessionId);
+    if (s?.status !== "closed") return null;
+    return this.#refunds.resolvePending(sessionId, s.returnInvoice);
+  }
+
   /** The earliest idle deadline (unix ms) among open sessions, for scheduling `closeIdle`; null when none. */
   async nextIdleDeadline(): Promise<number | null> {
     let next: number | null = null;

@@ -5,8 +5,7 @@ import { Sessions } from "../../mpp/session/Sessions.ts";
 import { decodeInvoice } from "../../protocol/bolt11/Bolt11.ts";
 import { paymentHashOf } from "../../protocol/Preimage.ts";
 import { isRecord } from "../../protocol/Schema.ts";
-import { LightningError } from "../../providers/errors.ts";
-import type { LightningProvider } from "../../providers/LightningProvider.ts";
+import type { OutgoingPaymentState } from "../../providers/LightningProvider.ts";
 import { asyncStore, SqliteStore } from "../../store/SqliteStore.ts";
 import type { BookEntry, InvoiceBook } from "../merchant/InvoiceBook.ts";
 import type { InvoiceInput, IssuedInvoice } from "../merchant/MerchantDO.ts";
@@ -14,6 +13,7 @@ import type { Redemptions } from "../merchant/Redemptions.ts";
 import type { WalletRecord } from "../merchant/registration.ts";
 import { GATEWAY_INVOICE_EXPIRY_SECS } from "./offers.ts";
 import type { GatewayRoute, SessionPrice } from "./RouteConfig.ts";
+import { refundProvider, runDueRefunds } from "./refundSteps.ts";
 import { SESSION_RETENTION_MS, type SessionStats, SessionTables } from "./SessionTables.ts";
 import type { AdmitInput, AdmitOutcome, SessionProof } from "./types.ts";
 
@@ -29,6 +29,8 @@ export type SessionDeskDeps = {
   received(entry: BookEntry, preimage: string): Promise<boolean>;
   /** Pays a refund from the merchant's wallet; throws when the payment failed. */
   payRefund(invoice: string, amountMsat: number): Promise<{ preimage: string }>;
+  /** What the merchant's wallet says of a payment it sent (settles refunds an eviction left pending). */
+  lookupRefund?(paymentHash: string): Promise<OutgoingPaymentState>;
   /** Adds what a closed session earned to its route's revenue (see `SessionDesk.closed`). */
   countRevenue(routeKey: string, msat: number): void;
   /** Re-arms the object's one alarm (idle deadlines and refund retries included). */
@@ -67,14 +69,7 @@ export class SessionDesk {
     this.kv = new SqliteStore(deps.sql, { now: deps.nowMs });
     this.kv.migrate();
     this.tables = new SessionTables(deps.sql);
-    const provider: LightningProvider = {
-      createInvoice: () => Promise.reject(new LightningError("unsupported", "refunds only")),
-      lookupInvoice: () => Promise.reject(new LightningError("unsupported", "refunds only")),
-      payInvoice: async ({ invoice, amountMsat }) => {
-        const paid = await deps.payRefund(invoice, amountMsat ?? 0);
-        return { preimage: paid.preimage, feesPaidMsat: 0 };
-      },
-    };
+    const provider = refundProvider(deps.payRefund, deps.lookupRefund);
     // Every change is made in this object, so its own wake-ups reach every waiting
     // stream at once; the poll is only a backstop.
     this.sessions = new Sessions({
@@ -153,7 +148,7 @@ export class SessionDesk {
     }
   }
 
-  /** Closes idle sessions and retries failed refunds that are due (the object's alarm). */
+  /** Closes idle sessions, retries failed refunds and settles stale pending ones that are due (the object's alarm). */
   async runDue(nowMs: number): Promise<void> {
     for (const closed of await this.sessions.closeIdle(nowMs)) {
       if (!closed.ok) continue;
@@ -162,11 +157,7 @@ export class SessionDesk {
       if (closed.alreadyClosed && this.tables.refundStatusOf(closed.sessionId) !== null) continue;
       await this.closed(closed.sessionId, closed.refundStatus, closed.refundMsat, nowMs);
     }
-    for (const sessionId of this.tables.dueRetries(nowMs)) {
-      const outcome = await this.sessions.retryRefund(sessionId);
-      if (outcome === null) this.tables.stopRetry(sessionId);
-      else this.tables.refunded(sessionId, outcome.status, null, this.deps.nowMs());
-    }
+    await runDueRefunds(this.sessions, this.tables, nowMs, this.deps.nowMs);
   }
 
   /**
@@ -340,7 +331,8 @@ export class SessionDesk {
     if (!closed.ok || closed.alreadyClosed)
       return refused("session_closed", "This session is closed already.");
     await this.closed(sessionId, closed.refundStatus, closed.refundMsat, this.deps.nowMs());
-    if (closed.refundStatus === "failed") await this.deps.schedule();
+    if (closed.refundStatus === "failed" || closed.refundStatus === "pending")
+      await this.deps.schedule();
     // §close receipt: refundStatus is the recorded outcome; a failed refund is never "succeeded".
     const body = closeAnswer(closed);
     return { kind: "session-answer", routeKey, sessionId, body, receiptExtra: { ...body } };

@@ -1,4 +1,4 @@
-import type { RefundStatus } from "../../mpp/session/refunds.ts";
+import { PENDING_WAIT_MS, type RefundStatus } from "../../mpp/session/refunds.ts";
 
 /**
  * The gateway's session records in the merchant's Durable Object, beside the session
@@ -7,7 +7,10 @@ import type { RefundStatus } from "../../mpp/session/refunds.ts";
  * schedule, for the alarm and for the stats. Synchronous SQL: each method is one atomic step.
  */
 
-/** Waits before each retry of a failed refund; after the last one the refund stays failed. */
+/**
+ * Waits before each retry of a failed refund, or each check of a pending one (at least
+ * `PENDING_WAIT_MS`, when its attempt counts as dead); after the last one it stays as is.
+ */
 export const REFUND_BACKOFF_MS = [5_000, 60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
 
 /** Closed sessions are kept this long after their close (as invoices after expiry), then pruned. */
@@ -18,7 +21,7 @@ export type SessionStats = {
   openSessions: number;
   refundsPaid: number;
   refundsFailed: number;
-  /** Refunds whose one in-flight attempt has no recorded outcome (the object stopped mid-payment). */
+  /** Refunds whose attempt has no outcome yet (the object stopped mid-payment; checked with the wallet on the backoff steps). */
   refundsPending: number;
 };
 
@@ -67,8 +70,9 @@ export class SessionTables {
   }
 
   /**
-   * Records a refund attempt's outcome. A failure is scheduled for a retry after the
-   * next backoff step, until the steps run out; any other outcome ends the schedule.
+   * Records a refund attempt's outcome. A failure is scheduled for a retry, and a pending
+   * refund (no recorded outcome) for a check, after the next backoff step, until the
+   * steps run out; any other outcome ends the schedule.
    * True when this records the session's close (its first outcome), false for a retry.
    */
   refunded(
@@ -84,7 +88,10 @@ export class SessionTables {
       )
       .toArray()[0];
     const attempts = (row?.attempts ?? 0) + (status === "skipped" ? 0 : 1);
-    const wait = status === "failed" ? REFUND_BACKOFF_MS[attempts - 1] : undefined;
+    const step = REFUND_BACKOFF_MS[attempts - 1];
+    let wait: number | undefined;
+    if (status === "failed") wait = step;
+    else if (status === "pending" && step !== undefined) wait = Math.max(step, PENDING_WAIT_MS);
     this.sql.exec(
       `UPDATE gateway_sessions SET closed_ms = COALESCE(closed_ms, ?), refund_status = ?,
          refund_msat = COALESCE(?, refund_msat), refund_attempts = ?, retry_at_ms = ? WHERE session_id = ?`,
@@ -114,7 +121,7 @@ export class SessionTables {
     this.sql.exec("UPDATE gateway_sessions SET retry_at_ms = NULL WHERE session_id = ?", sessionId);
   }
 
-  /** Sessions whose failed refund is due for a retry at `nowMs`. */
+  /** Sessions whose failed refund is due for a retry, or pending one for a check, at `nowMs`. */
   dueRetries(nowMs: number): string[] {
     return this.sql
       .exec<{ id: string }>(

@@ -9,6 +9,7 @@ import {
   type SettleVerdict,
 } from "../../protocol/x402/lnbtc/Settle.ts";
 import type { PaymentCheck } from "../../protocol/x402/Verify.ts";
+import { lookupOutgoing } from "../../providers/nwcOutgoing.ts";
 import type { NwcClient } from "../../relay/NwcClient.ts";
 import { createStore } from "../../store/index.ts";
 import type { Store } from "../../store/Store.ts";
@@ -108,6 +109,10 @@ export class MerchantDO extends DurableObject<MerchantBindings> {
       payRefund: (invoice, amountMsat) =>
         this.watch.ask("pay a session refund", (client) =>
           client.payInvoice({ invoice, amountMsat }),
+        ),
+      lookupRefund: (paymentHash) =>
+        this.watch.ask("look up a session refund", (client) =>
+          lookupOutgoing(() => client.lookupInvoice({ paymentHash }), paymentHash),
         ),
       countRevenue: (routeKey, msat) => this.gateway.countRevenue(routeKey, msat),
       schedule: () => this.scheduleAlarm(),
