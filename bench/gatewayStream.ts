@@ -20,10 +20,18 @@ import {
  * merchant's Durable Object bills each upstream event at the agreed price before it
  * forwards it) vs the same stream read straight from the upstream, interleaved round by
  * round in one run (target ratio ≥ 0.8). The upstream is node:http on 127.0.0.1 writing
- * `events` small events at once; the deposit covers every round, so the stream never
- * pauses for a top-up and only billing and the hops are measured.
+ * `events` small events at once, one write each (`gateway-stream`) or all in one write
+ * (`gateway-stream-burst`: the gateway forwards what one read brings in one write); the
+ * deposit covers every round, so the stream never pauses for a top-up and only billing
+ * and the hops are measured.
  */
-export async function gatewayStreamBench(options: { events: number; rounds: number }) {
+export async function gatewayStreamBench(options: {
+  events: number;
+  rounds: number;
+  /** The upstream writes every event in one write (a buffering upstream or proxy), not one write each. */
+  burst?: boolean;
+}) {
+  const scenario = options.burst ? "gateway-stream-burst" : "gateway-stream";
   const warmup = 2;
   // Every stream (the opening one, warm-ups, rounds) plus one more, refunded at close.
   const depositSats = options.events * (options.rounds + warmup + 2);
@@ -34,8 +42,12 @@ export async function gatewayStreamBench(options: { events: number; rounds: numb
   const upstream = createServer((req, res) => {
     req.resume();
     res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
-    for (let i = 1; i <= options.events; i++) res.write(`data: {"i":${i}}\n\n`);
-    res.end();
+    const events = Array.from({ length: options.events }, (_, i) => `data: {"i":${i + 1}}\n\n`);
+    if (options.burst) res.end(events.join(""));
+    else {
+      for (const event of events) res.write(event);
+      res.end();
+    }
   });
   await new Promise<void>((resolve) => upstream.listen(0, "127.0.0.1", resolve));
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
@@ -134,7 +146,7 @@ export async function gatewayStreamBench(options: { events: number; rounds: numb
     );
     console.log(`session closed: refund ${closed.refundSats} sats, ${closed.refundStatus}`);
     const result = {
-      scenario: "gateway-stream",
+      scenario,
       at: new Date().toISOString(),
       options,
       p50,
@@ -142,7 +154,7 @@ export async function gatewayStreamBench(options: { events: number; rounds: numb
       ratio,
       refund: closed,
     };
-    console.log(`results: ${writeResult("gateway-stream", result)}`);
+    console.log(`results: ${writeResult(scenario, result)}`);
     return result;
   } finally {
     provider.close();

@@ -20,6 +20,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
     lnbtcSettleBench({ concurrency: 16, perRound: 200, rounds: 3, sequential: 50 }),
   "gateway-charge": () => gatewayChargeBench({ requests: 200 }),
   "gateway-stream": () => gatewayStreamBench({ events: 2_000, rounds: 10 }),
+  "gateway-stream-burst": () => gatewayStreamBench({ events: 2_000, rounds: 10, burst: true }),
   facilitator: () => facilitatorBench({ concurrency: 16, windowMs: 3_000, rounds: 3, settles: 50 }),
   invoice: async () => {
     // Loopback, then a relay 20 ms and 50 ms away (one way), as public relays are.
