@@ -23,6 +23,10 @@ const PRICE_MSAT = 21_000;
 const say = (step: string, detail = "") => console.log(`${step.padEnd(10)} ${detail}`);
 const short = (s: string) => (s.length > 40 ? `${s.slice(0, 24)}…${s.slice(-12)}` : s);
 
+// Interrupted: exit, which ends wrangler dev too (see devnet/wrangler.ts).
+for (const signal of ["SIGINT", "SIGTERM"] as const)
+  process.once(signal, () => process.exit(signal === "SIGINT" ? 130 : 143));
+
 say("start", "devnet relay and wallets, and ln402 under wrangler dev (offline)…");
 // The gateway's demo upstream is plain http on loopback, allowed for development only.
 const stack = await startStack({ vars: { ALLOW_INSECURE_UPSTREAMS: "true" } });
