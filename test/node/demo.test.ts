@@ -56,3 +56,34 @@ describe("npm run demo", () => {
     expect(back).toBe((deposit ?? 0) + (topUpMsat ?? 0) - (spent ?? 0));
   }, 90_000);
 });
+
+describe("npm run demo, interrupted", () => {
+  it("behavior: Ctrl-C once ln402 is up exits and leaves no ln402 running", async () => {
+    const child = spawn(process.execPath, ["devnet/demo.ts"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout?.on("data", (chunk) => {
+        out += String(chunk);
+        const up = /^ln402 +(http:\/\/\S+)$/m.exec(out);
+        if (up?.[1]) resolve(up[1]);
+      });
+      child.once("exit", () => reject(new Error(`the demo ended before ln402 was up:\n${out}`)));
+    });
+    expect((await fetch(`${url}/health`)).ok).toBe(true);
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    // wrangler dev runs in its own process group: give its SIGTERM a moment to land.
+    let reachable = true;
+    for (let i = 0; i < 50 && reachable; i++) {
+      reachable = await fetch(`${url}/health`).then(
+        () => true,
+        () => false,
+      );
+      if (reachable) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(reachable).toBe(false);
+  }, 60_000);
+});
