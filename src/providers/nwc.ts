@@ -11,6 +11,7 @@ import { walletNetwork } from "../protocol/nip47/Networks.ts";
 import { proves } from "../protocol/Preimage.ts";
 import { NwcClient } from "../relay/NwcClient.ts";
 import { NwcLink } from "../relay/NwcLink.ts";
+import { NoWebSocketError } from "../relay/RelaySocket.ts";
 import {
   AuthenticationError,
   ConnectionError,
@@ -214,6 +215,9 @@ export class NwcLightningProvider implements LightningProvider {
     try {
       return await this.#link.client();
     } catch (err) {
+      // Not a relay problem: this runtime cannot open any socket.
+      if (err instanceof NoWebSocketError)
+        throw new LightningError("unsupported", err.message, { cause: err });
       const why = err instanceof Error ? err.message : String(err);
       throw new ConnectionError(`Could not reach the NWC wallet's relay: ${why}`, { cause: err });
     }

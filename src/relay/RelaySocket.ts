@@ -50,6 +50,16 @@ type Waiter = {
   timer: ReturnType<typeof setTimeout>;
 };
 
+/** The runtime has no WebSocket (Node before 22): no relay can be tried, and it is not the relay's fault. */
+export class NoWebSocketError extends Error {
+  constructor() {
+    super(
+      "No WebSocket implementation: NWC needs a global WebSocket (Node 22 or newer, Deno, Bun, Workers, browsers) or the `WebSocket` option (e.g. the `ws` package's WebSocket).",
+    );
+    this.name = "NoWebSocketError";
+  }
+}
+
 /**
  * One WebSocket to one Nostr relay with request/response helpers on top of NIP-01
  * frames: `query` (REQ … EOSE), `publish` (EVENT → OK), `subscribe` (a REQ kept open,
@@ -83,9 +93,7 @@ export class RelaySocket {
     if (Ctor === undefined) {
       // Node before 22 has no global WebSocket; without this the failure reads as an
       // unreachable relay, which sends people looking in the wrong place.
-      throw new Error(
-        "No WebSocket implementation: NWC needs a global WebSocket (Node 22 or newer, Deno, Bun, Workers, browsers) or the `WebSocket` option (e.g. the `ws` package's WebSocket).",
-      );
+      throw new NoWebSocketError();
     }
     const socket = new Ctor(url);
     await new Promise<void>((resolve, reject) => {
