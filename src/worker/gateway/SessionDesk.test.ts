@@ -271,6 +271,32 @@ describe("SessionDesk", () => {
     });
   });
 
+  it("behavior: a pending refund with no check scheduled (recorded by older code, or its checks ran out) is checked after the next start", async () => {
+    const stub = env.MERCHANT.get(env.MERCHANT.newUniqueId());
+    await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      const clock = { now: 1_700_000_000_000 };
+      const { wallet, desk } = await evictedMidRefund(sql, clock, "before");
+      // The wallet cannot be asked at the first alarm: the table records the refund pending.
+      wallet.reachable = false;
+      clock.now += PENDING_WAIT_MS;
+      await desk.runDue(clock.now);
+      expect(desk.stats(0)).toMatchObject({ refundsPending: 1 });
+      // As older code left it (or as a refund whose checks ran out): nothing scheduled.
+      sql.exec("UPDATE gateway_sessions SET retry_at_ms = NULL");
+      expect(await desk.nextWakeMs()).toBeNull();
+      wallet.reachable = true;
+      clock.now += 1_000;
+      const restarted = fixture(sql, clock, wallet).desk;
+      expect(await restarted.nextWakeMs()).toBe(clock.now);
+      await restarted.runDue(clock.now);
+      // The wallet never paid it: failed, and on the retry schedule (paid on the next step).
+      expect(restarted.stats(0)).toMatchObject({ refundsPending: 0, refundsFailed: 1 });
+      expect(wallet.sent.size).toBe(0);
+      expect(await restarted.nextWakeMs()).not.toBeNull();
+    });
+  });
+
   it("behavior: a pending refund the wallet never paid is checked on the alarm's backoff, then paid once", async () => {
     const stub = env.MERCHANT.get(env.MERCHANT.newUniqueId());
     await runInDurableObject(stub, async (_instance, state) => {

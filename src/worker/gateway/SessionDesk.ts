@@ -69,6 +69,7 @@ export class SessionDesk {
     this.kv = new SqliteStore(deps.sql, { now: deps.nowMs });
     this.kv.migrate();
     this.tables = new SessionTables(deps.sql);
+    this.tables.scheduleUncheckedPending(deps.nowMs());
     const provider = refundProvider(deps.payRefund, deps.lookupRefund);
     // Every change is made in this object, so its own wake-ups reach every waiting
     // stream at once; the poll is only a backstop.

@@ -116,6 +116,18 @@ export class SessionTables {
     return row?.status ?? null;
   }
 
+  /**
+   * Puts every pending refund with no check scheduled on the schedule at `nowMs`: those
+   * recorded before pending refunds were checked, and those whose checks ran out. Run at
+   * start-up, so each start of the object asks the wallet about them once more.
+   */
+  scheduleUncheckedPending(nowMs: number): void {
+    this.sql.exec(
+      "UPDATE gateway_sessions SET retry_at_ms = ? WHERE refund_status = 'pending' AND retry_at_ms IS NULL",
+      nowMs,
+    );
+  }
+
   /** Takes a session off the retry schedule (nothing left to retry). */
   stopRetry(sessionId: string): void {
     this.sql.exec("UPDATE gateway_sessions SET retry_at_ms = NULL WHERE session_id = ?", sessionId);
